@@ -1,0 +1,177 @@
+package symtab
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// maxNested is how many preceding symbols Lookup inspects when the closest
+// one ends before the address, so that an address inside an outer function
+// but past a nested symbol (an alias or a label with a size) still resolves.
+const maxNested = 4
+
+// Symbol is a function found in a File.
+type Symbol struct {
+	// Name is demangled when the raw name was a C++ or Rust (legacy or v0)
+	// mangled name; otherwise it is the raw name.
+	Name string
+	// Start is the ELF virtual address of the symbol, before any load bias.
+	Start uint64
+	// Size is the number of bytes the symbol covers. An unsized symbol
+	// extends to the next symbol, but not past the end of its section.
+	Size uint64
+}
+
+// File is the symbol index of one ELF file. Its methods are safe for
+// concurrent use.
+type File struct {
+	closeMu sync.Mutex
+	osf     *os.File // owned when the File came from Open; nil once closed
+
+	buildID string
+	index   []entry // sorted by start, non-overlapping starts
+	names   []byte  // NUL-terminated raw names, referenced by entry.name
+
+	mu    sync.RWMutex
+	cache map[uint32]string // entry index -> name as returned
+}
+
+// entry is one function in the index; 16 bytes.
+type entry struct {
+	start uint64
+	size  uint32
+	name  uint32 // offset of the NUL-terminated raw name in File.names
+}
+
+// Open opens the ELF file at path and indexes its symbols. The File owns the
+// open file until Close. When the file has no symbol table the error wraps
+// ErrNoSymbols and the returned File is still valid and must be closed.
+func Open(path string) (*File, error) {
+	osf, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open elf: %w", err)
+	}
+	f, err := NewFile(osf)
+	if f == nil {
+		osf.Close()
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	f.osf = osf
+	if err != nil {
+		err = fmt.Errorf("read %s: %w", path, err)
+	}
+	return f, err
+}
+
+// NewFile indexes the symbols of the ELF file read through r. The File does
+// not own r: Close leaves it open. Nothing is read from r after NewFile
+// returns. When the file has no symbol table the error wraps ErrNoSymbols
+// and the returned File is still valid (BuildID works, Lookup finds
+// nothing). A file whose .symtab and .dynsym are both unreadable is an
+// error; one good table is enough.
+func NewFile(r io.ReaderAt) (f *File, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			f = nil
+			err = &FormatError{Msg: fmt.Sprintf("malformed elf: %v", p)}
+		}
+	}()
+	ef, err := elf.NewFile(r)
+	if err != nil {
+		return nil, fmt.Errorf("parse elf: %w", err)
+	}
+	f = &File{buildID: findBuildID(ef)}
+
+	b := newBuilder(ef)
+	var tables, good int
+	var errs []error
+	for _, typ := range []elf.SectionType{elf.SHT_SYMTAB, elf.SHT_DYNSYM} {
+		sec := ef.SectionByType(typ)
+		if sec == nil {
+			continue
+		}
+		tables++
+		if err := b.addTable(ef, sec); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", sec.Name, err))
+			continue
+		}
+		good++
+	}
+	if tables == 0 {
+		return f, fmt.Errorf("elf: %w", ErrNoSymbols)
+	}
+	if good == 0 {
+		return nil, errors.Join(errs...)
+	}
+	f.index, f.names = b.build()
+	return f, nil
+}
+
+// Close releases the file opened by Open. It is safe to call more than
+// once; later calls return nil. The index stays usable after Close.
+func (f *File) Close() error {
+	f.closeMu.Lock()
+	defer f.closeMu.Unlock()
+	if f.osf == nil {
+		return nil
+	}
+	err := f.osf.Close()
+	f.osf = nil
+	return err
+}
+
+// BuildID returns the NT_GNU_BUILD_ID note as lower-case hex, or "" when
+// the file has none.
+func (f *File) BuildID() string {
+	return f.buildID
+}
+
+// Len returns the number of functions in the index.
+func (f *File) Len() int {
+	return len(f.index)
+}
+
+// Lookup returns the function that covers addr, an ELF virtual address
+// (a PC minus the mapping's load bias). It is a binary search over the
+// index; the name is demangled on first use and cached.
+func (f *File) Lookup(addr uint64) (Symbol, bool) {
+	idx := f.index
+	lo, hi := 0, len(idx)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if idx[m].start <= addr {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	for i := lo - 1; i >= 0 && i >= lo-maxNested; i-- {
+		e := &idx[i]
+		if addr-e.start < uint64(e.size) {
+			return Symbol{Name: f.name(i), Start: e.start, Size: uint64(e.size)}, true
+		}
+	}
+	return Symbol{}, false
+}
+
+// name returns the display name of index entry i, demangling it once.
+func (f *File) name(i int) string {
+	f.mu.RLock()
+	s, ok := f.cache[uint32(i)]
+	f.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = displayName(cString(f.names, f.index[i].name))
+	f.mu.Lock()
+	if f.cache == nil {
+		f.cache = make(map[uint32]string)
+	}
+	f.cache[uint32(i)] = s
+	f.mu.Unlock()
+	return s
+}

@@ -1,0 +1,30 @@
+package symtab
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrNoSymbols is wrapped by NewFile and Open when a file has neither
+	// .symtab nor .dynsym. The File they return alongside is still usable
+	// (BuildID works, Lookup finds nothing) and must still be closed.
+	// ParseKallsyms wraps it when the input holds no text symbols.
+	ErrNoSymbols = errors.New("no symbol table")
+
+	// ErrKallsymsHidden is wrapped when every address in /proc/kallsyms
+	// reads as zero: the reader lacks CAP_SYSLOG (not root) or
+	// kernel.kptr_restrict hides kernel pointers.
+	ErrKallsymsHidden = errors.New("kallsyms addresses are hidden (need root, or kernel.kptr_restrict=0)")
+)
+
+// FormatError reports malformed input and the byte offset where it was
+// found (within the file, or within the section named in Msg).
+type FormatError struct {
+	Off int64
+	Msg string
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("%s at offset %#x", e.Msg, e.Off)
+}
