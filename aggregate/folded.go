@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // FoldedOptions selects variants of the folded format.
@@ -33,12 +32,16 @@ type FoldedOptions struct {
 func WriteFolded(w io.Writer, p *Profile, sym Symbolizer, opts FoldedOptions) error {
 	f := folder{cache: newSymCache(sym), opts: opts, elems: make(map[Frame]string)}
 	counts := make(map[string]int64)
-	var b strings.Builder
+	var line []byte
 	for i := range p.Samples {
 		s := &p.Samples[i]
-		b.Reset()
-		f.writeStack(&b, s)
-		counts[b.String()] += s.Count
+		line = f.appendStack(line[:0], s)
+		// Look up without allocating; only a new line's key is copied.
+		if n, ok := counts[string(line)]; ok {
+			counts[string(line)] = n + s.Count
+		} else {
+			counts[string(line)] = s.Count
+		}
 	}
 
 	bw := bufio.NewWriter(w)
@@ -63,20 +66,22 @@ type folder struct {
 	elems map[Frame]string // frame -> its elements joined by ';', root first
 }
 
-func (f *folder) writeStack(b *strings.Builder, s *ProfileSample) {
+// appendStack appends the folded stack of s, without its count, to b.
+func (f *folder) appendStack(b []byte, s *ProfileSample) []byte {
 	comm := s.Comm
 	if comm == "" {
 		comm = "[unknown]"
 	}
-	writeEscaped(b, comm)
+	b = appendEscaped(b, comm)
 	if f.opts.PerPID {
-		b.WriteByte('-')
-		b.WriteString(strconv.FormatUint(uint64(s.PID), 10))
+		b = append(b, '-')
+		b = strconv.AppendUint(b, uint64(s.PID), 10)
 	}
 	for i := len(s.Frames) - 1; i >= 0; i-- {
-		b.WriteByte(';')
-		b.WriteString(f.frameElems(s.Frames[i]))
+		b = append(b, ';')
+		b = append(b, f.frameElems(s.Frames[i])...)
 	}
+	return b
 }
 
 // frameElems returns the folded elements of one frame, outermost first.
@@ -85,40 +90,41 @@ func (f *folder) frameElems(fr Frame) string {
 		return e
 	}
 	locs := f.cache.locations(fr)
-	var b strings.Builder
+	var b []byte
 	for i := len(locs) - 1; i >= 0; i-- {
 		l := &locs[i]
 		name := l.Function
 		if name == "" {
 			name = "[unknown]"
 		}
-		writeEscaped(&b, name)
+		b = appendEscaped(b, name)
 		if f.opts.Annotate {
 			switch {
 			case l.Inlined:
-				b.WriteString("_[i]")
+				b = append(b, "_[i]"...)
 			case fr.Kind == KindKernel:
-				b.WriteString("_[k]")
+				b = append(b, "_[k]"...)
 			}
 		}
 		if i > 0 {
-			b.WriteByte(';')
+			b = append(b, ';')
 		}
 	}
-	e := b.String()
+	e := string(b)
 	f.elems[fr] = e
 	return e
 }
 
-// writeEscaped writes s with ';' replaced by ':' and line breaks removed.
-func writeEscaped(b *strings.Builder, s string) {
+// appendEscaped appends s with ';' replaced by ':' and line breaks removed.
+func appendEscaped(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case ';':
-			b.WriteByte(':')
+			b = append(b, ':')
 		case '\n', '\r':
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
+	return b
 }

@@ -18,7 +18,8 @@ import (
 // "[kernel]" mapping, error frames an "[error]" one, and native frames get
 // one mapping per executable, named by its Module and carrying pftop's
 // file ID (hex) as BuildID. All mappings are marked symbolized. Each sample
-// has the numeric labels "pid" and "tid" and the string label "comm".
+// has the numeric labels "pid" and "tid" and, unless empty, the string
+// label "comm".
 // sym may be nil, which names frames by address.
 func WritePprof(w io.Writer, p *Profile, sym Symbolizer) error {
 	pp := newPprofBuilder(p, sym).build(p)
@@ -84,15 +85,19 @@ func (b *pprofBuilder) build(p *Profile) *profile.Profile {
 		for j, f := range s.Frames {
 			locs[j] = b.location(f)
 		}
-		b.out.Sample = append(b.out.Sample, &profile.Sample{
+		ps := &profile.Sample{
 			Location: locs,
 			Value:    []int64{s.Count, s.Count * period},
-			Label:    map[string][]string{"comm": {s.Comm}},
 			NumLabel: map[string][]int64{
 				"pid": {int64(s.PID)},
 				"tid": {int64(s.TID)},
 			},
-		})
+		}
+		if s.Comm != "" {
+			// pprof cannot carry an empty string label; omit it.
+			ps.Label = map[string][]string{"comm": {s.Comm}}
+		}
+		b.out.Sample = append(b.out.Sample, ps)
 	}
 	return b.out
 }
