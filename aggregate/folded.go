@@ -12,7 +12,8 @@ import (
 // FoldedOptions selects variants of the folded format.
 type FoldedOptions struct {
 	// Annotate appends the stackcollapse-perf suffixes: "_[k]" to kernel
-	// functions and "_[i]" to inlined ones.
+	// functions and "_[i]" to inlined ones. (JIT frames will end in "_[j]"
+	// once the sampler reports them.)
 	Annotate bool
 	// PerPID makes the first element "comm-PID" instead of "comm", so
 	// processes with the same name stay apart.
@@ -68,11 +69,7 @@ type folder struct {
 
 // appendStack appends the folded stack of s, without its count, to b.
 func (f *folder) appendStack(b []byte, s *ProfileSample) []byte {
-	comm := s.Comm
-	if comm == "" {
-		comm = "[unknown]"
-	}
-	b = appendEscaped(b, comm)
+	b = appendElem(b, s.Comm)
 	if f.opts.PerPID {
 		b = append(b, '-')
 		b = strconv.AppendUint(b, uint64(s.PID), 10)
@@ -93,11 +90,7 @@ func (f *folder) frameElems(fr Frame) string {
 	var b []byte
 	for i := len(locs) - 1; i >= 0; i-- {
 		l := &locs[i]
-		name := l.Function
-		if name == "" {
-			name = "[unknown]"
-		}
-		b = appendEscaped(b, name)
+		b = appendElem(b, l.Function)
 		if f.opts.Annotate {
 			switch {
 			case l.Inlined:
@@ -113,6 +106,17 @@ func (f *folder) frameElems(fr Frame) string {
 	e := string(b)
 	f.elems[fr] = e
 	return e
+}
+
+// appendElem appends s as one folded element: ';' becomes ':', line
+// breaks are dropped, and an element that would be empty is "[unknown]".
+func appendElem(b []byte, s string) []byte {
+	n := len(b)
+	b = appendEscaped(b, s)
+	if len(b) == n {
+		b = append(b, "[unknown]"...)
+	}
+	return b
 }
 
 // appendEscaped appends s with ';' replaced by ':' and line breaks removed.

@@ -70,12 +70,17 @@ func TestWriteFoldedNilSymbolizer(t *testing.T) {
 		PID: 1, TID: 1, Comm: "x",
 		Frames: []Frame{fSyscall, fMain, fAnon, fErr},
 		Count:  2,
+	}, {
+		PID: 2, TID: 2, Comm: "\n",
+		Frames: []Frame{fMain},
+		Count:  1,
 	}}}
 	var buf bytes.Buffer
 	if err := WriteFolded(&buf, p, nil, FoldedOptions{Annotate: true}); err != nil {
 		t.Fatal(err)
 	}
-	want := "x;[unwind error 2];[unknown]+0x7f0000001234;a1a1a1a1a1a1a1a1+0x2000;[kernel]+0xffffffff81000100_[k] 2\n"
+	want := "[unknown];a1a1a1a1a1a1a1a1+0x2000 1\n" +
+		"x;[unwind error 2];[unknown]+0x7f0000001234;a1a1a1a1a1a1a1a1+0x2000;[kernel]+0xffffffff81000100_[k] 2\n"
 	if got := buf.String(); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}

@@ -82,7 +82,8 @@ func NewStoreWithOptions(opts StoreOptions) *Store {
 }
 
 // Add counts one sample of t. It copies what it keeps: t and t.Frames may
-// be reused by the caller as soon as Add returns.
+// be reused by the caller as soon as Add returns. t.CPU and t.Time are not
+// kept yet.
 func (s *Store) Add(t *Trace) {
 	h := hashFrames(s.seed, t.Frames)
 	s.mu.Lock()
