@@ -14,7 +14,7 @@ CHAIN_FN int compare_slow(const void *pa, const void *pb)
 {
 	int a = *(const int *)pa, b = *(const int *)pb;
 	unsigned long acc = (unsigned long)a ^ ((unsigned long)b << 32);
-	for (int i = 0; i < 4000; i++)
+	for (int i = 0; i < 1000; i++)
 		SPIN_STEP(acc);
 	target_sink = acc;
 	return (a > b) - (a < b);
