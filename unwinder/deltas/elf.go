@@ -69,18 +69,28 @@ func ExtractELF(f *elf.File) (t *Table, err error) {
 		}
 	}
 
-	p := newParser(secs, execRanges(f))
+	t, err = extract(secs, execRanges(f))
+	if err != nil && firstErr != nil && errors.Is(err, ErrNoUnwindInfo) {
+		err = firstErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("extract deltas: %w", err)
+	}
+	return t, nil
+}
+
+// extract parses the sections (.eh_frame first) and builds the table. exec,
+// when not empty, are the sorted executable address ranges of the file.
+func extract(secs []*section, exec []addrRange) (*Table, error) {
+	p := newParser(secs, exec)
 	for i := range secs {
 		p.scan(i)
 	}
-	if firstErr == nil {
-		firstErr = p.err
-	}
 	if len(p.fdes) == 0 {
-		if firstErr != nil {
-			return nil, fmt.Errorf("extract deltas: %w", firstErr)
+		if p.err != nil {
+			return nil, p.err
 		}
-		return nil, fmt.Errorf("extract deltas: %w", ErrNoUnwindInfo)
+		return nil, ErrNoUnwindInfo
 	}
 	return p.build(), nil
 }
