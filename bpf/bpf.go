@@ -1,0 +1,217 @@
+// Package bpf holds pftop's eBPF programs and their loader. It is the only
+// package that touches the identifiers bpf2go generates: everything else
+// uses the typed Objects and the exported layouts below.
+//
+// The programs: Sample (perf_event) records one stack per cpu-clock tick
+// and tail-calls UnwindNative, which walks the user stack with the stack
+// deltas user space publishes in the Deltas, DeltaPages and Rules maps;
+// ProcessExit (raw tracepoint sched_process_exit) reports exits.
+package bpf
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/features"
+)
+
+// Layouts shared with the programs (see types.h).
+type (
+	Trace      = pftopTrace
+	Frame      = pftopFrame
+	Event      = pftopEvent
+	MappingKey = pftopMappingKey
+	Mapping    = pftopMapping
+	PageKey    = pftopPageKey
+	PageVal    = pftopPageVal
+	Rule       = pftopRule
+)
+
+// Limits compiled into the programs.
+const (
+	MaxUserFrames   = len(pftopTrace{}.Ustack)
+	MaxKernelFrames = len(pftopTrace{}.Kstack)
+	DeltaPageBits   = 16
+)
+
+// Event kinds.
+const (
+	EventSync = uint32(pftopEventKindEVENT_SYNC)
+	EventExit = uint32(pftopEventKindEVENT_EXIT)
+)
+
+// Mapping kinds.
+const (
+	MappingDeltas = uint32(pftopMappingKindMAPPING_DELTAS)
+	MappingFP     = uint32(pftopMappingKindMAPPING_FP)
+)
+
+// Status says why a user stack ended (Trace.Status).
+type Status uint32
+
+const (
+	StatusOK         = Status(pftopUnwindStatusSTATUS_OK)
+	StatusNoUser     = Status(pftopUnwindStatusSTATUS_NO_USER)
+	StatusNoMapping  = Status(pftopUnwindStatusSTATUS_NO_MAPPING)
+	StatusNoUnwind   = Status(pftopUnwindStatusSTATUS_NO_UNWIND)
+	StatusReadFailed = Status(pftopUnwindStatusSTATUS_READ_FAILED)
+	StatusTruncated  = Status(pftopUnwindStatusSTATUS_TRUNCATED)
+	StatusBadRegs    = Status(pftopUnwindStatusSTATUS_BAD_REGS)
+	StatusBadRule    = Status(pftopUnwindStatusSTATUS_BAD_RULE)
+	StatusTailCall   = Status(pftopUnwindStatusSTATUS_TAIL_CALL)
+	statusLast       = StatusTailCall
+)
+
+// String names the status as error frames show it.
+func (s Status) String() string {
+	switch s {
+	case StatusOK:
+		return "ok"
+	case StatusNoUser:
+		return "no user stack"
+	case StatusNoMapping:
+		return "unknown mapping"
+	case StatusNoUnwind:
+		return "no unwind info"
+	case StatusReadFailed:
+		return "stack read failed"
+	case StatusTruncated:
+		return "truncated"
+	case StatusBadRegs:
+		return "no user registers"
+	case StatusBadRule:
+		return "bad unwind rule"
+	case StatusTailCall:
+		return "tail call failed"
+	}
+	return fmt.Sprintf("status %d", uint32(s))
+}
+
+// Complete reports whether a stack with this status reached its root.
+func (s Status) Complete() bool { return s == StatusOK || s == StatusNoUser }
+
+// Options are decided by the loader before the programs load.
+type Options struct {
+	// DeltaEntries sizes the shared stack-delta array (4 bytes each);
+	// 0 keeps the compiled-in default.
+	DeltaEntries uint32
+}
+
+// Objects are the loaded programs and maps. Close releases them.
+type Objects struct {
+	pftopObjects
+	// Variant names the load-time choices made by probing, for `pftop check`.
+	Variant string
+	// DeltaCapacity is the number of entries of the Deltas map.
+	DeltaCapacity uint32
+}
+
+// ErrNotSupported wraps load failures caused by a missing kernel feature.
+var ErrNotSupported = ebpf.ErrNotSupported
+
+// Load probes the kernel, loads every program and map, and wires the
+// tail-call table. The caller must Close the result.
+func Load(opts Options) (_ *Objects, err error) {
+	spec, err := loadPftop()
+	if err != nil {
+		return nil, fmt.Errorf("parse bpf object: %w", err)
+	}
+	o := &Objects{Variant: "pt_regs from the kernel stack"}
+
+	taskPtRegs := features.HaveProgramHelper(ebpf.PerfEvent, asm.FnTaskPtRegs) == nil &&
+		features.HaveProgramHelper(ebpf.PerfEvent, asm.FnGetCurrentTaskBtf) == nil
+	if taskPtRegs {
+		o.Variant = "bpf_task_pt_regs"
+	}
+	if err := spec.Variables["have_task_pt_regs"].Set(taskPtRegs); err != nil {
+		return nil, fmt.Errorf("set have_task_pt_regs: %w", err)
+	}
+	if opts.DeltaEntries > 0 {
+		spec.Maps["deltas"].MaxEntries = opts.DeltaEntries
+	}
+	o.DeltaCapacity = spec.Maps["deltas"].MaxEntries
+
+	if err := spec.LoadAndAssign(&o.pftopObjects, nil); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("load bpf programs: %+v", ve)
+		}
+		return nil, fmt.Errorf("load bpf programs: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			o.Close()
+		}
+	}()
+	if err := o.Progs.Put(uint32(pftopProgSlotPROG_UNWIND_NATIVE), o.UnwindNative); err != nil {
+		return nil, fmt.Errorf("install tail call: %w", err)
+	}
+	return o, nil
+}
+
+// Close releases every program and map. It is safe to call twice.
+func (o *Objects) Close() error {
+	if o == nil {
+		return nil
+	}
+	return o.pftopObjects.Close()
+}
+
+// Counter indexes the per-CPU counters.
+type Counter int
+
+const (
+	CounterSamples      = Counter(pftopCounterC_SAMPLES)
+	CounterIdle         = Counter(pftopCounterC_IDLE)
+	CounterTracesSent   = Counter(pftopCounterC_TRACES_SENT)
+	CounterRingFull     = Counter(pftopCounterC_RING_FULL)
+	CounterKernelOnly   = Counter(pftopCounterC_KERNEL_ONLY)
+	CounterNoMapping    = Counter(pftopCounterC_ERR_NO_MAPPING)
+	CounterNoUnwind     = Counter(pftopCounterC_ERR_NO_UNWIND)
+	CounterReadFailed   = Counter(pftopCounterC_ERR_READ)
+	CounterTruncated    = Counter(pftopCounterC_ERR_TRUNCATED)
+	CounterBadRegs      = Counter(pftopCounterC_ERR_BAD_REGS)
+	CounterBadRule      = Counter(pftopCounterC_ERR_BAD_RULE)
+	CounterTailCall     = Counter(pftopCounterC_ERR_TAIL_CALL)
+	CounterFPFrames     = Counter(pftopCounterC_FP_FRAMES)
+	CounterDeltaFrames  = Counter(pftopCounterC_DELTA_FRAMES)
+	CounterSignalFrames = Counter(pftopCounterC_SIGNAL_FRAMES)
+	CounterSyncSent     = Counter(pftopCounterC_SYNC_SENT)
+	CounterSyncLimited  = Counter(pftopCounterC_SYNC_LIMITED)
+	CounterEventsFull   = Counter(pftopCounterC_EVENTS_FULL)
+	CounterExits        = Counter(pftopCounterC_EXITS)
+	NumCounters         = int(pftopCounterC_COUNTERS)
+)
+
+var counterNames = [NumCounters]string{
+	"samples", "idle", "traces_sent", "ring_full", "kernel_only",
+	"err_no_mapping", "err_no_unwind", "err_read", "err_truncated",
+	"err_bad_regs", "err_bad_rule", "err_tail_call", "fp_frames",
+	"delta_frames", "signal_frames", "sync_sent", "sync_limited",
+	"events_full", "exits",
+}
+
+// String gives the counter's name as `--stats` prints it.
+func (c Counter) String() string {
+	if c < 0 || int(c) >= NumCounters {
+		return fmt.Sprintf("counter%d", int(c))
+	}
+	return counterNames[c]
+}
+
+// ReadCounters sums the per-CPU counters.
+func (o *Objects) ReadCounters() ([NumCounters]uint64, error) {
+	var out [NumCounters]uint64
+	var perCPU []uint64
+	for i := 0; i < NumCounters; i++ {
+		if err := o.pftopObjects.Counters.Lookup(uint32(i), &perCPU); err != nil {
+			return out, fmt.Errorf("read counter %s: %w", Counter(i), err)
+		}
+		for _, v := range perCPU {
+			out[i] += v
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,474 @@
+//go:build ignore
+
+/* pftop's sampling programs: a perf_event program that records the kernel
+ * stack and walks the user stack with stack deltas, tail-calling itself to
+ * stay within the verifier's limits, and a raw tracepoint that reports
+ * process exits. Only helpers and map types of Linux 5.10 are used; newer
+ * helpers sit behind load-time constants the loader sets after probing. */
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <linux/bpf_perf_event.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
+
+#include "types.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Minimal CO-RE view of the kernel's task_struct: relocated against the
+ * running kernel's BTF, so the offsets are never hard-coded. */
+struct task_struct {
+	unsigned int flags;
+	void *stack;
+	void *mm;
+} __attribute__((preserve_access_index));
+
+#define PF_KTHREAD 0x00200000
+
+/* Set by the loader before load. */
+volatile const __u32 thread_size = 16384;  /* THREAD_SIZE of this kernel */
+volatile const __u8 have_task_pt_regs = 0; /* bpf_task_pt_regs and bpf_get_current_task_btf */
+volatile const __u64 sync_interval_ns = 500000000ULL;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mapping_key);
+	__type(value, struct mapping);
+	__uint(max_entries, 262144);
+} pid_mappings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct page_key);
+	__type(value, struct page_val);
+	__uint(max_entries, 131072);
+} delta_pages SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 8388608);
+} deltas SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct rule);
+	__uint(max_entries, 65536);
+} rules SEC(".maps");
+
+struct unwind_state {
+	__u64 pc;
+	__u64 sp;
+	__u64 bp;
+	__u32 return_addr; /* pc is a return address: look up pc-1 */
+	__u32 tail_calls;
+	struct trace trace;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct unwind_state);
+	__uint(max_entries, 1);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, C_COUNTERS);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, PROG_SLOTS);
+} progs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} traces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} events SEC(".maps");
+
+/* Last sync request per PID, so a process we cannot unwind does not flood
+ * user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 16384);
+} sync_sent SEC(".maps");
+
+/* Types bpf2go should emit even though no map names them. */
+const struct trace *unused_trace __attribute__((unused));
+const struct event *unused_event __attribute__((unused));
+const enum counter *unused_counter __attribute__((unused));
+const enum unwind_status *unused_status __attribute__((unused));
+const enum event_kind *unused_event_kind __attribute__((unused));
+const enum mapping_kind *unused_mapping_kind __attribute__((unused));
+const enum cfa_kind *unused_cfa_kind __attribute__((unused));
+const enum rbp_kind *unused_rbp_kind __attribute__((unused));
+const enum prog_slot *unused_prog_slot __attribute__((unused));
+
+static __always_inline void count(__u32 c)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &c);
+	if (v)
+		*v += 1;
+}
+
+/* Ask user space to (re)read a process's mappings, at most once per
+ * sync_interval_ns per process. */
+static __always_inline void request_sync(__u32 pid, __u64 addr)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *last = bpf_map_lookup_elem(&sync_sent, &pid);
+	if (last && now - *last < sync_interval_ns) {
+		count(C_SYNC_LIMITED);
+		return;
+	}
+	bpf_map_update_elem(&sync_sent, &pid, &now, BPF_ANY);
+	struct event ev = { .kind = EVENT_SYNC, .pid = pid, .addr = addr };
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+		count(C_EVENTS_FULL);
+	else
+		count(C_SYNC_SENT);
+}
+
+static __always_inline int send_trace(struct unwind_state *st)
+{
+	struct trace *t = &st->trace;
+	__u32 n = t->ustack_len;
+	if (n > MAX_USTACK)
+		n = MAX_USTACK;
+	__u64 size = __builtin_offsetof(struct trace, ustack) + (__u64)n * sizeof(struct frame);
+	if (size > sizeof(*t))
+		size = sizeof(*t);
+	/* No wakeup per record: user space drains on its own schedule, and is
+	 * woken only when the ring starts to fill. */
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&traces, BPF_RB_AVAIL_DATA) > (256 << 10))
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&traces, t, size, flags)) {
+		count(C_RING_FULL);
+		return 0;
+	}
+	count(C_TRACES_SENT);
+	return 0;
+}
+
+static __always_inline int finish(struct unwind_state *st, __u32 status)
+{
+	st->trace.status = status;
+	switch (status) {
+	case STATUS_NO_MAPPING: count(C_ERR_NO_MAPPING); break;
+	case STATUS_NO_UNWIND: count(C_ERR_NO_UNWIND); break;
+	case STATUS_READ_FAILED: count(C_ERR_READ); break;
+	case STATUS_TRUNCATED: count(C_ERR_TRUNCATED); break;
+	case STATUS_BAD_REGS: count(C_ERR_BAD_REGS); break;
+	case STATUS_BAD_RULE: count(C_ERR_BAD_RULE); break;
+	case STATUS_TAIL_CALL: count(C_ERR_TAIL_CALL); break;
+	}
+	return send_trace(st);
+}
+
+/* Finds the rule for file address addr of file_id: the last delta at or
+ * before addr in its page. Returns 0 and leaves *out untouched when the
+ * page has none (no unwind info here). */
+static __always_inline int find_rule(__u64 file_id, __u64 addr, struct rule *out)
+{
+	struct page_key pk = { .file_id = file_id, .page = addr >> DELTA_PAGE_BITS };
+	struct page_val *pv = bpf_map_lookup_elem(&delta_pages, &pk);
+	if (!pv)
+		return 0;
+	__u32 key = ((__u32)(addr & ((1 << DELTA_PAGE_BITS) - 1)) << 16) | 0xffff;
+	__u32 lo = pv->start, hi = pv->start + pv->count; /* search [lo, hi) */
+	__u32 found = 0, have = 0;
+	for (int i = 0; i < BSEARCH_STEPS; i++) {
+		if (lo >= hi)
+			break;
+		__u32 mid = lo + (hi - lo) / 2;
+		__u32 *d = bpf_map_lookup_elem(&deltas, &mid);
+		if (!d)
+			return 0;
+		if (*d <= key) {
+			found = *d;
+			have = 1;
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	if (!have)
+		return 0;
+	__u32 ri = found & 0xffff;
+	struct rule *r = bpf_map_lookup_elem(&rules, &ri);
+	if (!r)
+		return 0;
+	*out = *r;
+	return 1;
+}
+
+static __always_inline int read_user_u64(__u64 addr, __u64 *out)
+{
+	return bpf_probe_read_user(out, sizeof(*out), (void *)addr);
+}
+
+enum step_result {
+	STEP_NEXT = 0, /* one more frame */
+	STEP_DONE = 1, /* finished: st->trace.status set, trace sent */
+};
+
+/* Offsets in the rt_sigframe the kernel pushes for a signal on x86-64: at
+ * the handler's return (RSP after popping pretcode) sits struct ucontext:
+ * uc_flags, uc_link, uc_stack (24 bytes), then uc_mcontext (sigcontext). */
+#define UC_MCONTEXT 40
+#define SC_RBP (UC_MCONTEXT + 80)
+#define SC_RSP (UC_MCONTEXT + 120)
+#define SC_RIP (UC_MCONTEXT + 128)
+
+/* Records the frame at st->pc and moves the registers to its caller. */
+static __always_inline int step(struct unwind_state *st, __u32 pid)
+{
+	struct trace *t = &st->trace;
+	__u32 n = t->ustack_len;
+	if (n >= MAX_USTACK) {
+		finish(st, STATUS_TRUNCATED);
+		return STEP_DONE;
+	}
+	__u64 pc = st->pc;
+	struct mapping_key mk = {
+		.prefixlen = 96,
+		.pid = bpf_htonl(pid),
+		.addr = bpf_cpu_to_be64(pc),
+	};
+	struct mapping *m = bpf_map_lookup_elem(&pid_mappings, &mk);
+	struct frame *f = &t->ustack[n];
+	f->file_id = m ? m->file_id : 0;
+	f->addr = m ? pc - m->bias : pc;
+	t->ustack_len = n + 1;
+
+	struct rule r = { .cfa_kind = CFA_INVALID };
+	if (!m) {
+		request_sync(pid, pc);
+	} else if (m->kind == MAPPING_DELTAS) {
+		__u64 addr = pc - m->bias;
+		if (st->return_addr)
+			addr -= 1;
+		find_rule(m->file_id, addr, &r);
+	}
+
+	__u64 cfa, ra, bp = st->bp;
+	switch (r.cfa_kind) {
+	case CFA_END:
+		finish(st, STATUS_OK);
+		return STEP_DONE;
+	case CFA_SIGNAL: {
+		__u64 sp = st->sp;
+		if (read_user_u64(sp + SC_RIP, &st->pc) ||
+		    read_user_u64(sp + SC_RSP, &st->sp) ||
+		    read_user_u64(sp + SC_RBP, &st->bp)) {
+			finish(st, STATUS_READ_FAILED);
+			return STEP_DONE;
+		}
+		/* The interrupted PC is exact, not a return address. */
+		st->return_addr = 0;
+		count(C_SIGNAL_FRAMES);
+		return STEP_NEXT;
+	}
+	case CFA_RSP:
+		cfa = st->sp + r.cfa_off;
+		break;
+	case CFA_RBP:
+		cfa = bp + r.cfa_off;
+		break;
+	case CFA_DEREF_RBP:
+		if (read_user_u64(bp + r.cfa_off, &cfa)) {
+			finish(st, STATUS_READ_FAILED);
+			return STEP_DONE;
+		}
+		break;
+	case CFA_PLT:
+		cfa = st->sp + 8 + ((pc & 15) >= (__u64)r.cfa_off ? 8 : 0);
+		break;
+	default:
+		/* No rule: assume a frame-pointer frame. An outermost frame
+		 * has RBP 0 by the ABI. */
+		if (bp == 0) {
+			finish(st, m ? STATUS_OK : STATUS_NO_MAPPING);
+			return STEP_DONE;
+		}
+		cfa = bp + 16;
+		r.rbp_kind = RBP_AT_CFA;
+		r.rbp_off = -16;
+		count(C_FP_FRAMES);
+		goto apply;
+	}
+	count(C_DELTA_FRAMES);
+apply:
+	if (cfa <= st->sp) {
+		finish(st, m ? STATUS_BAD_RULE : STATUS_NO_MAPPING);
+		return STEP_DONE;
+	}
+	if (read_user_u64(cfa - 8, &ra)) {
+		finish(st, m ? STATUS_READ_FAILED : STATUS_NO_MAPPING);
+		return STEP_DONE;
+	}
+	if (r.rbp_kind == RBP_AT_CFA) {
+		if (read_user_u64(cfa + r.rbp_off, &bp)) {
+			finish(st, STATUS_READ_FAILED);
+			return STEP_DONE;
+		}
+	} else if (r.rbp_kind == RBP_AT_RBP) {
+		if (read_user_u64(st->bp + r.rbp_off, &bp)) {
+			finish(st, STATUS_READ_FAILED);
+			return STEP_DONE;
+		}
+	}
+	if (ra == 0) {
+		/* A zeroed return address ends frame-pointer chains and some
+		 * runtimes' thread starts. */
+		finish(st, m ? STATUS_OK : STATUS_NO_MAPPING);
+		return STEP_DONE;
+	}
+	st->pc = ra;
+	st->sp = cfa;
+	st->bp = bp;
+	st->return_addr = 1;
+	return STEP_NEXT;
+}
+
+static __always_inline struct unwind_state *state(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+SEC("perf_event")
+int unwind_native(struct bpf_perf_event_data *ctx)
+{
+	struct unwind_state *st = state();
+	if (!st)
+		return 0;
+	__u32 pid = st->trace.pid;
+	for (int i = 0; i < FRAMES_PER_PROG; i++) {
+		if (step(st, pid) == STEP_DONE)
+			return 0;
+	}
+	if (st->tail_calls >= MAX_TAIL_CALLS) {
+		finish(st, STATUS_TRUNCATED);
+		return 0;
+	}
+	st->tail_calls++;
+	bpf_tail_call(ctx, &progs, PROG_UNWIND_NATIVE);
+	finish(st, STATUS_TAIL_CALL);
+	return 0;
+}
+
+/* Reads the user registers of a task that was sampled in the kernel: the
+ * pt_regs the kernel saved at entry, at the top of the task's kernel stack. */
+static __always_inline int user_regs_of_current(struct unwind_state *st)
+{
+	struct pt_regs *regs;
+	if (have_task_pt_regs) {
+		/* 5.15+: needs the BTF-typed task of 5.11+. */
+		regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	} else {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		void *stack = BPF_CORE_READ(task, stack);
+		if (!stack)
+			return -1;
+		regs = (struct pt_regs *)((char *)stack + thread_size) - 1;
+	}
+	struct pt_regs r;
+	if (bpf_probe_read_kernel(&r, sizeof(r), regs))
+		return -1;
+	st->pc = r.rip;
+	st->sp = r.rsp;
+	st->bp = r.rbp;
+	return 0;
+}
+
+SEC("perf_event")
+int sample(struct bpf_perf_event_data *ctx)
+{
+	count(C_SAMPLES);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32;
+	if (pid == 0) {
+		count(C_IDLE);
+		return 0;
+	}
+	struct unwind_state *st = state();
+	if (!st)
+		return 0;
+	struct trace *t = &st->trace;
+	t->ktime = bpf_ktime_get_ns();
+	t->pid = pid;
+	t->tid = (__u32)pid_tgid;
+	t->cpu = bpf_get_smp_processor_id();
+	t->status = STATUS_OK;
+	t->ustack_len = 0;
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	st->tail_calls = 0;
+	st->return_addr = 0;
+
+	/* Full 8-byte loads: the verifier rejects narrowed loads of cs. */
+	__u64 cs = ctx->regs.cs;
+	int user_mode = (cs & 3) == 3;
+	long kn = 0;
+	if (!user_mode)
+		kn = bpf_get_stack(ctx, t->kstack, sizeof(t->kstack), 0);
+	t->kstack_len = kn > 0 ? kn / 8 : 0;
+
+	if (user_mode) {
+		st->pc = ctx->regs.rip;
+		st->sp = ctx->regs.rsp;
+		st->bp = ctx->regs.rbp;
+	} else {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		unsigned int flags = BPF_CORE_READ(task, flags);
+		void *mm = BPF_CORE_READ(task, mm);
+		if ((flags & PF_KTHREAD) || !mm) {
+			count(C_KERNEL_ONLY);
+			return finish(st, STATUS_NO_USER);
+		}
+		if (user_regs_of_current(st))
+			return finish(st, STATUS_BAD_REGS);
+	}
+	if (st->pc == 0)
+		return finish(st, STATUS_BAD_REGS);
+	bpf_tail_call(ctx, &progs, PROG_UNWIND_NATIVE);
+	return finish(st, STATUS_TAIL_CALL);
+}
+
+/* Process exit. A raw tracepoint needs no tracefs, and reading the current
+ * task instead of the arguments makes it independent of the
+ * sched_process_exit prototype (6.16 added a group_dead argument). Only
+ * the thread-group leader's exit reports the process. */
+SEC("raw_tracepoint/sched_process_exit")
+int process_exit(void *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32;
+	if (pid != (__u32)pid_tgid)
+		return 0;
+	bpf_map_delete_elem(&sync_sent, &pid);
+	struct event ev = { .kind = EVENT_EXIT, .pid = pid };
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+		count(C_EVENTS_FULL);
+	else
+		count(C_EXITS);
+	return 0;
+}

@@ -1,0 +1,146 @@
+/* Shared layouts between the BPF programs and user space. bpf2go turns the
+ * structs named with -type in gen.go into Go types; keep every field
+ * naturally aligned so both sides agree without packing tricks. */
+#ifndef PFTOP_TYPES_H
+#define PFTOP_TYPES_H
+
+#define MAX_KSTACK 127      /* kernel frames, the perf default */
+#define MAX_USTACK 384      /* user frames; the issue asks for >= 256 */
+#define FRAMES_PER_PROG 12  /* user frames walked per tail-called program */
+#define MAX_TAIL_CALLS 32   /* 5.10 allows 33 chained tail calls */
+#define DELTA_PAGE_BITS 16  /* stack-delta pages cover 64 KiB of text */
+#define BSEARCH_STEPS 17    /* enough for 65536 deltas in one page */
+
+/* Tail-call slots of the program array. */
+enum prog_slot {
+	PROG_UNWIND_NATIVE = 0,
+	PROG_SLOTS,
+};
+
+/* How a mapping is unwound. */
+enum mapping_kind {
+	MAPPING_DELTAS = 1, /* stack deltas published for file_id */
+	MAPPING_FP = 2,     /* no unwind info: frame pointers */
+};
+
+/* CFA rule kinds; the numbers equal unwinder/deltas.CFAKind. */
+enum cfa_kind {
+	CFA_INVALID = 0,
+	CFA_RSP = 1,
+	CFA_RBP = 2,
+	CFA_DEREF_RBP = 3,
+	CFA_PLT = 4,
+	CFA_END = 5,
+	CFA_SIGNAL = 6,
+};
+
+/* RBP rule kinds; the numbers equal unwinder/deltas.RBPKind. */
+enum rbp_kind {
+	RBP_SAME = 0,
+	RBP_AT_CFA = 1,
+	RBP_AT_RBP = 2,
+};
+
+/* Why a user stack ended. STATUS_OK means the walk reached the outermost
+ * frame; every other value is an error the trace carries as its root. */
+enum unwind_status {
+	STATUS_OK = 0,
+	STATUS_NO_USER = 1,      /* kernel thread: no user stack to walk */
+	STATUS_NO_MAPPING = 2,   /* PC outside every known mapping */
+	STATUS_NO_UNWIND = 3,    /* no rule and frame pointers failed */
+	STATUS_READ_FAILED = 4,  /* reading the user stack faulted */
+	STATUS_TRUNCATED = 5,    /* more than MAX_USTACK frames */
+	STATUS_BAD_REGS = 6,     /* the user registers could not be read */
+	STATUS_BAD_RULE = 7,     /* a rule gave a CFA below the stack pointer */
+	STATUS_TAIL_CALL = 8,    /* a tail call failed */
+};
+
+/* Per-CPU counters, read and summed by user space. */
+enum counter {
+	C_SAMPLES = 0,      /* perf events that ran the program */
+	C_IDLE,             /* samples of the idle task, dropped */
+	C_TRACES_SENT,      /* trace records in the ring buffer */
+	C_RING_FULL,        /* traces dropped: ring buffer full */
+	C_KERNEL_ONLY,      /* samples of kernel threads */
+	C_ERR_NO_MAPPING,   /* user stacks ended: unknown PC */
+	C_ERR_NO_UNWIND,    /* user stacks ended: no rule, no frame pointer */
+	C_ERR_READ,         /* user stacks ended: stack read faulted */
+	C_ERR_TRUNCATED,    /* user stacks cut at MAX_USTACK */
+	C_ERR_BAD_REGS,     /* user registers unreadable */
+	C_ERR_BAD_RULE,     /* CFA went backwards */
+	C_ERR_TAIL_CALL,    /* tail call failed */
+	C_FP_FRAMES,        /* frames unwound by the frame-pointer fallback */
+	C_DELTA_FRAMES,     /* frames unwound by stack deltas */
+	C_SIGNAL_FRAMES,    /* signal frames unwound through */
+	C_SYNC_SENT,        /* sync requests sent */
+	C_SYNC_LIMITED,     /* sync requests suppressed by the rate limit */
+	C_EVENTS_FULL,      /* sync or exit events dropped: ring full */
+	C_EXITS,            /* process exits reported */
+	C_COUNTERS,
+};
+
+struct mapping_key {
+	__u32 prefixlen;
+	__u32 pid;  /* big-endian */
+	__u64 addr; /* big-endian */
+};
+
+struct mapping {
+	__u64 file_id; /* 0: anonymous memory (JIT) */
+	__u64 bias;    /* file address = PC - bias */
+	__u32 kind;    /* enum mapping_kind */
+	__u32 pad;
+};
+
+struct page_key {
+	__u64 file_id;
+	__u64 page; /* file address >> DELTA_PAGE_BITS */
+};
+
+/* Deltas of one page sit at deltas[start, start+count), sorted, each
+ * encoded as (offset in page << 16) | rule index. */
+struct page_val {
+	__u32 start;
+	__u32 count;
+};
+
+struct rule {
+	__u8 cfa_kind;
+	__u8 rbp_kind;
+	__u16 pad;
+	__s32 cfa_off;
+	__s32 rbp_off;
+};
+
+struct frame {
+	__u64 file_id; /* 0: PC outside any file mapping; addr is the PC */
+	__u64 addr;    /* file address of the PC */
+};
+
+/* One sample. The record sent is cut after ustack_len user frames. */
+struct trace {
+	__u64 ktime;
+	__u32 pid;
+	__u32 tid;
+	__u32 cpu;
+	__u32 status; /* enum unwind_status */
+	__u32 kstack_len;
+	__u32 ustack_len;
+	char comm[16];
+	__u64 kstack[MAX_KSTACK];
+	__u64 pad;
+	struct frame ustack[MAX_USTACK];
+};
+
+enum event_kind {
+	EVENT_SYNC = 1, /* (re)read this process's mappings */
+	EVENT_EXIT = 2, /* the process exited */
+};
+
+struct event {
+	__u32 kind;
+	__u32 pid;
+	__u64 addr; /* for EVENT_SYNC: the PC that had no mapping (0: none) */
+};
+
+#endif

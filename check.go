@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pftop/pftop/bpf"
+)
+
+// CheckCmd reports what this kernel and box support.
+type CheckCmd struct{}
+
+// capability bits (linux/capability.h).
+const (
+	capSysAdmin = 21
+	capPerfmon  = 38
+	capBPF      = 39
+)
+
+func effectiveCaps() (uint64, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return 0, err
+	}
+	return uint64(data[0].Effective) | uint64(data[1].Effective)<<32, nil
+}
+
+func haveBPFCaps() bool {
+	c, err := effectiveCaps()
+	if err != nil {
+		return false
+	}
+	has := func(b uint) bool { return c&(1<<b) != 0 }
+	return has(capSysAdmin) || (has(capBPF) && has(capPerfmon))
+}
+
+func (CheckCmd) Run() error {
+	ok := true
+	line := func(good bool, what, detail string) {
+		mark := "ok  "
+		if !good {
+			mark = "FAIL"
+			ok = false
+		}
+		fmt.Printf("%s %-22s %s\n", mark, what, detail)
+	}
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	rel := string(bytes.TrimRight(uts.Release[:], "\x00"))
+	line(true, "kernel", rel+" (pftop needs 5.10 or newer)")
+
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		line(false, "BTF", "no /sys/kernel/btf/vmlinux: use a kernel built with CONFIG_DEBUG_INFO_BTF=y")
+	} else {
+		line(true, "BTF", "/sys/kernel/btf/vmlinux")
+	}
+
+	root := os.Geteuid() == 0
+	switch {
+	case root:
+		line(true, "privileges", "root")
+	case haveBPFCaps():
+		line(true, "privileges", "CAP_BPF and CAP_PERFMON")
+	default:
+		line(false, "privileges", "not root and no CAP_BPF+CAP_PERFMON: run with sudo")
+	}
+
+	if b, err := os.ReadFile("/proc/sys/kernel/perf_event_paranoid"); err == nil {
+		v := strings.TrimSpace(string(b))
+		line(true, "perf_event_paranoid", v+" (root and CAP_PERFMON are not limited by it)")
+	}
+
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &rl); err == nil {
+		detail := fmt.Sprintf("RLIMIT_MEMLOCK %s; 5.11+ charges BPF memory to the cgroup instead; on 5.10 pftop raises the limit, which needs CAP_SYS_RESOURCE", fmtLimit(rl.Cur))
+		line(true, "memlock", detail)
+	}
+
+	if _, err := os.Stat("/proc/kallsyms"); err == nil {
+		line(true, "kallsyms", "/proc/kallsyms (kernel frames are named)")
+	}
+
+	objs, err := bpf.Load(bpf.Options{})
+	switch {
+	case err == nil:
+		line(true, "bpf programs", "loaded; user registers in kernel samples via "+objs.Variant)
+		objs.Close()
+	case errors.Is(err, unix.EPERM):
+		line(false, "bpf programs", "permission denied: run as root")
+	default:
+		line(false, "bpf programs", err.Error())
+	}
+	if !ok {
+		return &exitError{code: exitNoPriv, err: errors.New("this box cannot run pftop as is; see the FAIL lines above")}
+	}
+	return nil
+}
+
+func fmtLimit(v uint64) string {
+	if v == unix.RLIM_INFINITY {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%d KiB", v/1024)
+}

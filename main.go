@@ -1,0 +1,100 @@
+// Command pftop is a live, whole-system, cross-language CPU profiler.
+//
+// This file is the command line (kong); profile.go runs the pipeline of
+// DESIGN.md: bpf -> sampler -> unwinder -> aggregate -> output.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/alecthomas/kong"
+)
+
+// Exit codes (DESIGN.md).
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+	exitNoPriv  = 77
+)
+
+// version is set by the Makefile's -ldflags.
+var version = "dev"
+
+// Common are the flags every profiling command takes.
+type Common struct {
+	Frequency int           `short:"F" default:"99" help:"Samples per second per CPU."`
+	PID       []int         `short:"p" name:"pid" help:"Only these processes (repeatable)."`
+	Comm      string        `help:"Only processes with this command name."`
+	NoKernel  bool          `help:"Leave kernel frames out."`
+	Stats     bool          `help:"Print the BPF and unwinder counters to stderr at exit."`
+	StartWait time.Duration `hidden:"" default:"0s" help:"Wait this long after attaching before counting samples."`
+}
+
+// CLI is pftop's command line.
+type CLI struct {
+	Top     TopCmd     `cmd:"" default:"withargs" help:"Live view of the functions burning CPU (default)."`
+	Record  RecordCmd  `cmd:"" help:"Sample for a while and write a profile."`
+	Check   CheckCmd   `cmd:"" help:"Say what this kernel and box support, and what to do where they fall short."`
+	Version VersionCmd `cmd:"" help:"Print the version."`
+}
+
+// exitError carries an exit code with its message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	var cli CLI
+	parser, err := kong.New(&cli,
+		kong.Name("pftop"),
+		kong.Description("pftop shows which functions burn CPU, across every process and language, live."),
+		kong.UsageOnError(),
+		kong.Exit(func(code int) {
+			if code != 0 {
+				code = exitUsage
+			}
+			os.Exit(code)
+		}),
+	)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pftop:", err)
+		os.Exit(exitRuntime)
+	}
+	ctx, err := parser.Parse(os.Args[1:])
+	if err != nil {
+		parser.FatalIfErrorf(err)
+	}
+	if err := ctx.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "pftop:", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		os.Exit(exitRuntime)
+	}
+}
+
+// VersionCmd prints the version.
+type VersionCmd struct{}
+
+func (VersionCmd) Run() error {
+	fmt.Println("pftop", version)
+	return nil
+}
+
+// TopCmd is the live view.
+type TopCmd struct {
+	Common
+}
+
+func (c *TopCmd) Run() error {
+	return &exitError{code: exitRuntime, err: errors.New("the live view is not built yet: use `pftop record`")}
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+
+	"github.com/pftop/pftop/aggregate"
+	"github.com/pftop/pftop/bpf"
+	"github.com/pftop/pftop/sampler"
+	"github.com/pftop/pftop/unwinder"
+)
+
+// profiler is the running pipeline: BPF objects, attached sampler, process
+// manager and the store the traces land in.
+type profiler struct {
+	cfg   Common
+	objs  *bpf.Objects
+	smp   *sampler.Sampler
+	mgr   *unwinder.Manager
+	store *aggregate.Store
+
+	pids map[uint32]bool // empty: every process
+
+	started       time.Time
+	firstComplete atomic.Int64 // ns after start of the first complete stack, 0 until then
+	traces        atomic.Uint64
+	complete      atomic.Uint64
+	readErrors    atomic.Uint64
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	done   chan struct{} // closed when the trace loop ends
+}
+
+// errNoPrivilege says what to do; it maps to exit code 77.
+func errNoPrivilege(err error) error {
+	return &exitError{code: exitNoPriv, err: fmt.Errorf("%w\npftop needs root, or CAP_BPF and CAP_PERFMON (Linux 5.8+): run it with sudo, or `sudo setcap cap_bpf,cap_perfmon,cap_sys_ptrace,cap_dac_read_search+ep ./pftop`; `pftop check` says more", err)}
+}
+
+// startProfiler loads, attaches and starts syncing. The caller must call
+// stop and then close.
+func startProfiler(ctx context.Context, cfg Common) (_ *profiler, err error) {
+	if cfg.Frequency <= 0 || cfg.Frequency > 100000 {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("-F %d: frequency must be between 1 and 100000 Hz", cfg.Frequency)}
+	}
+	if os.Geteuid() != 0 && !haveBPFCaps() {
+		return nil, errNoPrivilege(errors.New("not running as root"))
+	}
+	p := &profiler{cfg: cfg, pids: map[uint32]bool{}, started: time.Now(), done: make(chan struct{})}
+	for _, pid := range cfg.PID {
+		if pid <= 0 {
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("-p %d: not a process id", pid)}
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("-p %d: no such process", pid)}
+		}
+		p.pids[uint32(pid)] = true
+	}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+	if err := rlimit.RemoveMemlock(); err != nil {
+		// 5.11+ charges BPF memory to the cgroup and does not need it.
+		fmt.Fprintf(os.Stderr, "pftop: warning: raising RLIMIT_MEMLOCK: %v\n", err)
+	}
+	if p.objs, err = bpf.Load(bpf.Options{}); err != nil {
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EPERM) {
+			return nil, errNoPrivilege(err)
+		}
+		return nil, err
+	}
+	p.mgr, err = unwinder.New(unwinder.Config{
+		Maps:          unwinder.KernelMaps{Objs: p.objs},
+		DeltaCapacity: p.objs.DeltaCapacity,
+		Self:          os.Getpid(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.store = aggregate.NewStoreWithOptions(aggregate.StoreOptions{Period: time.Second / time.Duration(cfg.Frequency)})
+	p.smp, err = sampler.New(p.objs, sampler.Config{Frequency: cfg.Frequency})
+	if err != nil {
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			return nil, errNoPrivilege(err)
+		}
+		return nil, err
+	}
+
+	ctx, p.cancel = context.WithCancel(ctx)
+	p.wg.Add(3)
+	go func() {
+		defer p.wg.Done()
+		if len(p.pids) > 0 {
+			for pid := range p.pids {
+				p.mgr.Sync(pid)
+			}
+			return
+		}
+		p.mgr.SyncAll(ctx)
+	}()
+	go func() {
+		defer p.wg.Done()
+		p.mgr.Run(ctx)
+	}()
+	go func() {
+		defer p.wg.Done()
+		p.readEvents()
+	}()
+	go p.readTraces()
+	return p, nil
+}
+
+func (p *profiler) readEvents() {
+	for {
+		ev, err := p.smp.ReadEvent()
+		if err != nil {
+			return // closed
+		}
+		switch ev.Kind {
+		case bpf.EventSync:
+			if len(p.pids) == 0 || p.pids[ev.PID] {
+				p.mgr.Request(ev.PID)
+			}
+		case bpf.EventExit:
+			p.mgr.Exit(ev.PID)
+		}
+	}
+}
+
+func (p *profiler) readTraces() {
+	defer close(p.done)
+	var s sampler.Sample
+	t := aggregate.Trace{}
+	for {
+		if err := p.smp.ReadTrace(&s); err != nil {
+			if errors.Is(err, sampler.ErrClosed) {
+				return
+			}
+			p.readErrors.Add(1)
+			continue
+		}
+		if len(p.pids) > 0 && !p.pids[s.PID] {
+			continue
+		}
+		if p.cfg.Comm != "" && s.Comm != p.cfg.Comm {
+			continue
+		}
+		p.traces.Add(1)
+		if s.Status == bpf.StatusOK && len(s.User) > 0 {
+			p.complete.Add(1)
+			if p.firstComplete.Load() == 0 {
+				p.firstComplete.Store(int64(time.Since(p.started)))
+			}
+		}
+		t.PID, t.TID, t.Comm, t.CPU, t.Time = s.PID, s.TID, s.Comm, s.CPU, int64(s.Time)
+		t.Frames = t.Frames[:0]
+		if !p.cfg.NoKernel {
+			for _, k := range s.Kernel {
+				t.Frames = append(t.Frames, aggregate.Frame{Kind: aggregate.KindKernel, Addr: k})
+			}
+		}
+		for _, u := range s.User {
+			t.Frames = append(t.Frames, aggregate.Frame{Kind: aggregate.KindNative, FileID: u.FileId, Addr: u.Addr})
+		}
+		if !s.Status.Complete() {
+			t.Frames = append(t.Frames, aggregate.Frame{Kind: aggregate.KindError, Addr: uint64(s.Status)})
+		}
+		if len(t.Frames) > 0 {
+			p.store.Add(&t)
+		}
+	}
+}
+
+// stop stops sampling, drains what the rings still hold and stops the
+// background work. The store stays readable.
+func (p *profiler) stop() {
+	if p.smp == nil {
+		return
+	}
+	p.smp.Stop()
+	deadline := time.Now().Add(time.Second)
+	for p.smp.Pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.smp.Close()
+	<-p.done
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.wg.Wait()
+}
+
+// close releases everything; safe after a failed start.
+func (p *profiler) close() {
+	if p.smp != nil {
+		p.smp.Close()
+	}
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.wg.Wait()
+	if p.mgr != nil {
+		p.mgr.Close()
+	}
+	if p.objs != nil {
+		p.objs.Close()
+	}
+}
+
+// printStats writes the counters to stderr (--stats).
+func (p *profiler) printStats() {
+	c, err := p.objs.ReadCounters()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pftop: stats:", err)
+		return
+	}
+	fmt.Fprintln(os.Stderr, "bpf counters:")
+	for i := 0; i < bpf.NumCounters; i++ {
+		fmt.Fprintf(os.Stderr, "  %-16s %d\n", bpf.Counter(i), c[i])
+	}
+	ms := p.mgr.Stats()
+	fmt.Fprintf(os.Stderr, "unwinder: processes=%d executables=%d mappings=%d pages=%d deltas=%d/%d rules=%d syncs=%d gone=%d denied=%d failed=%d no_unwind_info=%d table_errors=%d extraction=%s bpf_mem_in_use=%d\n",
+		ms.Processes, ms.Executables, ms.Mappings, ms.Pages, ms.DeltasUsed, ms.DeltaCapacity, ms.Rules,
+		ms.Syncs, ms.SyncGone, ms.SyncDenied, ms.SyncFailed, ms.NoUnwindInfo, ms.TableErrors, ms.ExtractionTime.Round(time.Millisecond), ms.BPFMemoryInUse())
+	if ms.LastSyncError != "" {
+		fmt.Fprintf(os.Stderr, "unwinder: last error: %s\n", ms.LastSyncError)
+	}
+	fc := time.Duration(p.firstComplete.Load())
+	fmt.Fprintf(os.Stderr, "traces: kept=%d complete=%d first_complete_after=%s read_errors=%d\n",
+		p.traces.Load(), p.complete.Load(), fc.Round(time.Millisecond), p.readErrors.Load())
+}

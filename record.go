@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/pftop/pftop/aggregate"
+	"github.com/pftop/pftop/symtab"
+)
+
+// RecordCmd samples for a duration and writes one profile.
+type RecordCmd struct {
+	Common
+	Duration time.Duration `short:"d" default:"10s" help:"How long to sample."`
+	Output   string        `short:"o" default:"pftop.pb.gz" help:"Output file, - for stdout."`
+	Format   string        `enum:"pprof,folded" default:"pprof" help:"Output format: pprof or folded."`
+	Annotate bool          `help:"Folded: mark kernel frames _[k] and inlined frames _[i]."`
+	PerPID   bool          `name:"per-pid" help:"Folded: start each stack with comm-PID instead of comm."`
+}
+
+func (c *RecordCmd) Run() error {
+	if c.Duration <= 0 {
+		return &exitError{code: exitUsage, err: fmt.Errorf("-d %s: duration must be positive", c.Duration)}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	p, err := startProfiler(ctx, c.Common)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+
+	timer := time.NewTimer(c.Duration)
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		// Interrupted: still write what was collected.
+	}
+	timer.Stop()
+	p.stop()
+	if c.Stats {
+		p.printStats()
+	}
+
+	ksyms, err := symtab.LoadKallsyms()
+	if err != nil && !c.NoKernel {
+		fmt.Fprintf(os.Stderr, "pftop: warning: kernel symbols: %v\n", err)
+	}
+	sym := newFrameSymbolizer(p.mgr, ksyms)
+	prof := p.store.Snapshot()
+	return writeOutput(c.Output, func(w io.Writer) error {
+		if c.Format == "folded" {
+			return aggregate.WriteFolded(w, prof, sym, aggregate.FoldedOptions{Annotate: c.Annotate, PerPID: c.PerPID})
+		}
+		return aggregate.WritePprof(w, prof, sym)
+	})
+}
+
+// writeOutput writes to stdout for "-", else atomically to path: a
+// temporary file in the same directory, mode 0600, renamed into place, so
+// the file is either whole or absent and a planted symlink is replaced,
+// never followed.
+func writeOutput(path string, write func(io.Writer) error) error {
+	if path == "-" {
+		bw := bufio.NewWriter(os.Stdout)
+		if err := write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("create output: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriter(tmp)
+	if err := write(bw); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write output: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write output: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "pftop: wrote %s\n", path)
+	return nil
+}

@@ -1,0 +1,94 @@
+package unwinder
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/pftop/pftop/bpf"
+)
+
+// Maps is where the manager publishes what the BPF unwinder reads. The
+// live implementation writes the kernel maps; tests record the writes.
+type Maps interface {
+	PutMapping(k bpf.MappingKey, v bpf.Mapping) error
+	DeleteMapping(k bpf.MappingKey) error
+	PutRule(idx uint16, r bpf.Rule) error
+	PutDeltas(start uint32, entries []uint32) error
+	PutPages(keys []bpf.PageKey, vals []bpf.PageVal) error
+	DeletePages(keys []bpf.PageKey) error
+}
+
+// KernelMaps writes the maps of loaded BPF objects.
+type KernelMaps struct {
+	Objs *bpf.Objects
+}
+
+func (k KernelMaps) PutMapping(key bpf.MappingKey, v bpf.Mapping) error {
+	return k.Objs.PidMappings.Update(&key, &v, ebpf.UpdateAny)
+}
+
+func (k KernelMaps) DeleteMapping(key bpf.MappingKey) error {
+	err := k.Objs.PidMappings.Delete(&key)
+	if errors.Is(err, ebpf.ErrKeyNotExist) {
+		return nil
+	}
+	return err
+}
+
+func (k KernelMaps) PutRule(idx uint16, r bpf.Rule) error {
+	return k.Objs.Rules.Update(uint32(idx), &r, ebpf.UpdateAny)
+}
+
+// batch is how many elements one batch syscall carries.
+const batch = 8192
+
+func (k KernelMaps) PutDeltas(start uint32, entries []uint32) error {
+	keys := make([]uint32, min(len(entries), batch))
+	for off := 0; off < len(entries); off += batch {
+		chunk := entries[off:min(off+batch, len(entries))]
+		keys = keys[:len(chunk)]
+		for i := range keys {
+			keys[i] = start + uint32(off+i)
+		}
+		if err := batchUpdate(k.Objs.Deltas, keys, chunk); err != nil {
+			return fmt.Errorf("write deltas: %w", err)
+		}
+	}
+	return nil
+}
+
+func (k KernelMaps) PutPages(keys []bpf.PageKey, vals []bpf.PageVal) error {
+	for off := 0; off < len(keys); off += batch {
+		end := min(off+batch, len(keys))
+		if err := batchUpdate(k.Objs.DeltaPages, keys[off:end], vals[off:end]); err != nil {
+			return fmt.Errorf("write delta pages: %w", err)
+		}
+	}
+	return nil
+}
+
+func (k KernelMaps) DeletePages(keys []bpf.PageKey) error {
+	for i := range keys {
+		if err := k.Objs.DeltaPages.Delete(&keys[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("delete delta page: %w", err)
+		}
+	}
+	return nil
+}
+
+// batchUpdate uses one syscall per batch where the kernel supports it
+// (5.6+) and falls back to one per element.
+func batchUpdate[K, V any](m *ebpf.Map, keys []K, vals []V) error {
+	_, err := m.BatchUpdate(keys, vals, nil)
+	if err == nil || !errors.Is(err, ebpf.ErrNotSupported) {
+		return err
+	}
+	for i := range keys {
+		if err := m.Update(&keys[i], &vals[i], ebpf.UpdateAny); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,602 @@
+// Package unwinder is pftop's process manager: it reads each process's
+// executable mappings, identifies the files behind them, extracts their
+// stack deltas once per file, and publishes mappings and deltas to the BPF
+// unwinder through Maps. Tables are shared by every process mapping the
+// same file and reference counted; a process exit releases its share.
+//
+// /proc is racy by nature: a process may exit between any two reads. Such
+// failures are classified and counted (Stats), never fatal.
+package unwinder
+
+import (
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pftop/pftop/bpf"
+	"github.com/pftop/pftop/unwinder/deltas"
+)
+
+// Config configures a Manager.
+type Config struct {
+	Maps Maps
+	// DeltaCapacity is the number of entries of the shared delta array.
+	DeltaCapacity uint32
+	// ProcRoot is where procfs is mounted ("/proc").
+	ProcRoot string
+	// Workers bounds concurrent syncs.
+	Workers int
+	// Self is pftop's own PID: its mappings are synced like any other.
+	Self int
+}
+
+// Stats are the manager's counters and gauges.
+type Stats struct {
+	Processes      int
+	Executables    int    // with published tables
+	Mappings       int    // LPM entries in the kernel
+	Pages          int    // delta pages in the kernel
+	DeltasUsed     uint32 // entries of the delta array in use
+	DeltaCapacity  uint32
+	Rules          int
+	Syncs          uint64
+	SyncGone       uint64 // process exited during a sync
+	SyncDenied     uint64 // permission denied
+	SyncFailed     uint64 // other errors
+	NoUnwindInfo   uint64 // executables without usable unwind info
+	TableErrors    uint64 // executables whose tables could not be published
+	LastSyncError  string
+	ExtractionTime time.Duration
+}
+
+// BPFMemoryInUse estimates the kernel memory the published entries take:
+// LPM entries (key, value and trie node), delta pages (hash entry), the
+// deltas themselves and the rules.
+func (s Stats) BPFMemoryInUse() uint64 {
+	return uint64(s.Mappings)*(16+24+48) + uint64(s.Pages)*(16+8+48) +
+		uint64(s.DeltasUsed)*4 + uint64(s.Rules)*12
+}
+
+// Manager tracks processes and executables. Its methods are safe for
+// concurrent use.
+type Manager struct {
+	cfg Config
+
+	mu      sync.Mutex // guards everything below
+	procs   map[uint32]*process
+	exes    map[FileID]*executable
+	byShort map[uint64]*executable
+	ids     map[statKey]FileID
+	rules   *ruleSet
+	alloc   *rangeAlloc
+	stats   Stats
+
+	queue   chan uint32
+	pending map[uint32]bool
+}
+
+type process struct {
+	maps map[Mapping]*procMapping
+}
+
+type procMapping struct {
+	exe  *executable // nil for anonymous or special mappings
+	keys []bpf.MappingKey
+}
+
+// statKey identifies a file cheaply so that its content is hashed only
+// once however many processes map it.
+type statKey struct {
+	dev, ino   uint64
+	size       int64
+	mtimeNanos int64
+}
+
+type executable struct {
+	id    FileID
+	path  string // as the first process mapped it
+	file  *os.File
+	loads []elf.ProgHeader
+	refs  int
+
+	ready chan struct{} // closed once loaded
+	kind  uint32        // bpf.MappingDeltas or bpf.MappingFP
+	start uint32        // range in the delta array
+	n     uint32
+	pages []bpf.PageKey
+}
+
+// New makes a Manager. Close releases its files.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Maps == nil {
+		return nil, errors.New("unwinder: no maps")
+	}
+	if cfg.ProcRoot == "" {
+		cfg.ProcRoot = "/proc"
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	m := &Manager{
+		cfg:     cfg,
+		procs:   map[uint32]*process{},
+		exes:    map[FileID]*executable{},
+		byShort: map[uint64]*executable{},
+		ids:     map[statKey]FileID{},
+		rules:   newRuleSet(),
+		alloc:   newRangeAlloc(cfg.DeltaCapacity),
+		queue:   make(chan uint32, 4096),
+		pending: map[uint32]bool{},
+	}
+	m.stats.DeltaCapacity = cfg.DeltaCapacity
+	if err := cfg.Maps.PutRule(0, bpfRule(deltas.Rule{})); err != nil {
+		return nil, fmt.Errorf("write invalid rule: %w", err)
+	}
+	return m, nil
+}
+
+// Stats returns a copy of the counters.
+func (m *Manager) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.stats
+	s.Processes = len(m.procs)
+	s.Rules = len(m.rules.list)
+	s.DeltasUsed = m.alloc.used
+	return s
+}
+
+// SyncAll syncs every process in /proc with bounded concurrency.
+func (m *Manager) SyncAll(ctx context.Context) error {
+	ents, err := os.ReadDir(m.cfg.ProcRoot)
+	if err != nil {
+		return fmt.Errorf("list processes: %w", err)
+	}
+	pids := make(chan uint32)
+	var wg sync.WaitGroup
+	for range m.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for pid := range pids {
+				m.Sync(pid)
+			}
+		}()
+	}
+	for _, e := range ents {
+		pid, err := strconv.ParseUint(e.Name(), 10, 32)
+		if err != nil || !e.IsDir() {
+			continue
+		}
+		select {
+		case pids <- uint32(pid):
+		case <-ctx.Done():
+		}
+	}
+	close(pids)
+	wg.Wait()
+	return ctx.Err()
+}
+
+// Request queues a sync of pid for Run; duplicates collapse.
+func (m *Manager) Request(pid uint32) {
+	m.mu.Lock()
+	if m.pending[pid] {
+		m.mu.Unlock()
+		return
+	}
+	m.pending[pid] = true
+	m.mu.Unlock()
+	select {
+	case m.queue <- pid:
+	default:
+		// The queue is full: the BPF side asks again after its rate
+		// limit, so dropping here loses nothing for long.
+		m.mu.Lock()
+		delete(m.pending, pid)
+		m.mu.Unlock()
+	}
+}
+
+// Run serves Requests until ctx is done.
+func (m *Manager) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range m.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case pid := <-m.queue:
+					m.mu.Lock()
+					delete(m.pending, pid)
+					m.mu.Unlock()
+					m.Sync(pid)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Sync reads pid's mappings and publishes what changed.
+func (m *Manager) Sync(pid uint32) error {
+	err := m.sync(pid)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stats.Syncs++
+	switch {
+	case err == nil:
+	case isGone(err):
+		m.stats.SyncGone++
+		m.exitLocked(pid)
+	case errors.Is(err, fs.ErrPermission):
+		m.stats.SyncDenied++
+	default:
+		m.stats.SyncFailed++
+		m.stats.LastSyncError = err.Error()
+	}
+	return err
+}
+
+func isGone(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
+}
+
+func (m *Manager) procPath(pid uint32, parts ...string) string {
+	return filepath.Join(append([]string{m.cfg.ProcRoot, strconv.FormatUint(uint64(pid), 10)}, parts...)...)
+}
+
+func (m *Manager) sync(pid uint32) error {
+	f, err := os.Open(m.procPath(pid, "maps"))
+	if err != nil {
+		return fmt.Errorf("sync %d: %w", pid, err)
+	}
+	all, err := ParseMaps(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("sync %d: %w", pid, err)
+	}
+	if len(all) == 0 {
+		return nil // a kernel thread, or a zombie
+	}
+	want := map[Mapping]*executable{}
+	for _, mp := range all {
+		if !mp.Executable() || mp.Path == "[vsyscall]" {
+			continue
+		}
+		var exe *executable
+		if mp.FileBacked() {
+			exe, err = m.executable(pid, mp)
+			if isGone(err) {
+				// The file vanished or the process exited: if the
+				// process is still there, publish what we can.
+				exe = nil
+			} else if err != nil {
+				return err
+			}
+		}
+		want[mp] = exe
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.procs[pid]
+	if p == nil {
+		p = &process{maps: map[Mapping]*procMapping{}}
+		m.procs[pid] = p
+	}
+	for mp, pm := range p.maps {
+		if exe, ok := want[mp]; ok && exe == pm.exe {
+			delete(want, mp)
+			continue
+		}
+		m.dropMappingLocked(pm)
+		delete(p.maps, mp)
+	}
+	for mp, exe := range want {
+		pm, err := m.addMappingLocked(pid, mp, exe)
+		if err != nil {
+			return err
+		}
+		p.maps[mp] = pm
+	}
+	return nil
+}
+
+// executable returns the loaded executable behind a file mapping, loading
+// it the first time any process maps it. The caller gets a reference only
+// through addMappingLocked.
+func (m *Manager) executable(pid uint32, mp Mapping) (*executable, error) {
+	// map_files works for deleted files and across mount namespaces;
+	// root/ is the fallback where map_files is not readable.
+	paths := []string{
+		m.procPath(pid, "map_files", fmt.Sprintf("%x-%x", mp.Start, mp.End)),
+		m.procPath(pid, "root", mp.Path),
+	}
+	var f *os.File
+	var err error
+	for _, p := range paths {
+		if f, err = os.Open(p); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s of %d: %w", mp.Path, pid, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("stat %s: %w", mp.Path, err)
+	}
+	sys, _ := st.Sys().(*syscall.Stat_t)
+	var sk statKey
+	if sys != nil {
+		sk = statKey{dev: sys.Dev, ino: sys.Ino, size: st.Size(), mtimeNanos: st.ModTime().UnixNano()}
+	}
+	m.mu.Lock()
+	id, known := m.ids[sk]
+	m.mu.Unlock()
+	if !known || sys == nil {
+		if id, err = ComputeFileID(f, st.Size()); err != nil {
+			f.Close()
+			return nil, err
+		}
+		m.mu.Lock()
+		m.ids[sk] = id
+		m.mu.Unlock()
+	}
+
+	m.mu.Lock()
+	exe := m.exes[id]
+	if exe != nil {
+		m.mu.Unlock()
+		f.Close()
+		<-exe.ready
+		return exe, nil
+	}
+	exe = &executable{id: id, path: mp.Path, file: f, ready: make(chan struct{})}
+	m.exes[id] = exe
+	m.byShort[id.Short()] = exe
+	m.mu.Unlock()
+
+	m.load(exe)
+	close(exe.ready)
+	return exe, nil
+}
+
+// load extracts and publishes exe's stack deltas. Failures leave the
+// executable on frame pointers and are counted.
+func (m *Manager) load(exe *executable) {
+	exe.kind = bpf.MappingFP
+	ef, err := openELF(exe.file)
+	if err != nil {
+		m.countNoUnwind()
+		return
+	}
+	exe.loads = loadSegments(ef)
+	t0 := time.Now()
+	table, err := deltas.ExtractELF(ef)
+	took := time.Since(t0)
+	if err != nil || len(table.Deltas) == 0 {
+		m.countNoUnwind()
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stats.ExtractionTime += took
+	if err := m.publishLocked(exe, table); err != nil {
+		m.stats.TableErrors++
+		m.stats.LastSyncError = fmt.Sprintf("%s: %v", exe.path, err)
+		return
+	}
+	exe.kind = bpf.MappingDeltas
+}
+
+func (m *Manager) countNoUnwind() {
+	m.mu.Lock()
+	m.stats.NoUnwindInfo++
+	m.mu.Unlock()
+}
+
+// openELF parses the headers of f, recovering from panics in debug/elf,
+// which is not hardened against hostile files.
+func openELF(f *os.File) (ef *elf.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ef, err = nil, fmt.Errorf("parse elf %s: %v", f.Name(), r)
+		}
+	}()
+	return elf.NewFile(f)
+}
+
+func loadSegments(ef *elf.File) []elf.ProgHeader {
+	var out []elf.ProgHeader
+	for _, p := range ef.Progs {
+		if p.Type == elf.PT_LOAD {
+			out = append(out, p.ProgHeader)
+		}
+	}
+	return out
+}
+
+func (m *Manager) publishLocked(exe *executable, table *deltas.Table) error {
+	pt, newRules, err := pageTable(table, m.rules)
+	for _, idx := range newRules {
+		if err := m.cfg.Maps.PutRule(idx, bpfRule(m.rules.list[idx])); err != nil {
+			return fmt.Errorf("write rule: %w", err)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	start, err := m.alloc.alloc(uint32(len(pt.Entries)))
+	if err != nil {
+		return err
+	}
+	if err := m.cfg.Maps.PutDeltas(start, pt.Entries); err != nil {
+		m.alloc.release(start, uint32(len(pt.Entries)))
+		return err
+	}
+	keys := make([]bpf.PageKey, len(pt.Pages))
+	vals := make([]bpf.PageVal, len(pt.Pages))
+	for i, p := range pt.Pages {
+		keys[i] = bpf.PageKey{FileId: exe.id.Short(), Page: p}
+		vals[i] = bpf.PageVal{Start: start + pt.Starts[i], Count: pt.Counts[i]}
+	}
+	if err := m.cfg.Maps.PutPages(keys, vals); err != nil {
+		m.cfg.Maps.DeletePages(keys)
+		m.alloc.release(start, uint32(len(pt.Entries)))
+		return err
+	}
+	exe.start, exe.n, exe.pages = start, uint32(len(pt.Entries)), keys
+	m.stats.Executables++
+	m.stats.Pages += len(keys)
+	return nil
+}
+
+// bias returns the value to subtract from a PC in mp to get the ELF
+// virtual address: the segment holding mp's file offset maps file offsets
+// to addresses with a constant difference.
+func bias(exe *executable, mp Mapping) uint64 {
+	for _, p := range exe.loads {
+		if p.Flags&elf.PF_X == 0 {
+			continue
+		}
+		lo := p.Off &^ (max(p.Align, 1) - 1)
+		if mp.Offset >= lo && mp.Offset < p.Off+p.Filesz {
+			return mp.Start - mp.Offset - (p.Vaddr - p.Off)
+		}
+	}
+	return mp.Start - mp.Offset
+}
+
+func (m *Manager) addMappingLocked(pid uint32, mp Mapping, exe *executable) (*procMapping, error) {
+	v := bpf.Mapping{Kind: bpf.MappingFP}
+	if exe != nil {
+		v = bpf.Mapping{FileId: exe.id.Short(), Bias: bias(exe, mp), Kind: exe.kind}
+	}
+	pm := &procMapping{exe: exe, keys: lpmKeys(pid, mp.Start, mp.End)}
+	for i, k := range pm.keys {
+		if err := m.cfg.Maps.PutMapping(k, v); err != nil {
+			pm.keys = pm.keys[:i]
+			m.dropMappingLocked(pm)
+			return nil, fmt.Errorf("publish mapping %s of %d: %w", mp.Path, pid, err)
+		}
+	}
+	m.stats.Mappings += len(pm.keys)
+	if exe != nil {
+		exe.refs++
+	}
+	return pm, nil
+}
+
+func (m *Manager) dropMappingLocked(pm *procMapping) {
+	for _, k := range pm.keys {
+		m.cfg.Maps.DeleteMapping(k)
+	}
+	m.stats.Mappings -= len(pm.keys)
+	pm.keys = nil
+	if pm.exe == nil {
+		return
+	}
+	pm.exe.refs--
+	if pm.exe.refs == 0 {
+		m.retireLocked(pm.exe)
+	}
+}
+
+// retireLocked unpublishes an executable no process maps any more. Its
+// file stays registered so frames already sampled can still be named.
+func (m *Manager) retireLocked(exe *executable) {
+	if exe.pages != nil {
+		m.cfg.Maps.DeletePages(exe.pages)
+		m.alloc.release(exe.start, exe.n)
+		m.stats.Executables--
+		m.stats.Pages -= len(exe.pages)
+		exe.pages, exe.n = nil, 0
+	}
+	delete(m.exes, exe.id)
+}
+
+// Exit forgets pid and releases its share of every table.
+func (m *Manager) Exit(pid uint32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.exitLocked(pid)
+}
+
+func (m *Manager) exitLocked(pid uint32) {
+	p := m.procs[pid]
+	if p == nil {
+		return
+	}
+	for _, pm := range p.maps {
+		m.dropMappingLocked(pm)
+	}
+	delete(m.procs, pid)
+}
+
+// lpmKeys covers [start, end) of pid with the fewest aligned power-of-two
+// blocks, each one LPM trie key.
+func lpmKeys(pid uint32, start, end uint64) []bpf.MappingKey {
+	var keys []bpf.MappingKey
+	for start < end {
+		k := bits.TrailingZeros64(start)
+		if start == 0 {
+			k = 63
+		}
+		for k > 0 && (uint64(1)<<k > end-start) {
+			k--
+		}
+		keys = append(keys, bpf.MappingKey{
+			Prefixlen: uint32(32 + 64 - k),
+			Pid:       bits.ReverseBytes32(pid),
+			Addr:      bits.ReverseBytes64(start),
+		})
+		start += 1 << k
+	}
+	return keys
+}
+
+// File describes an executable for symbolization.
+type File struct {
+	ID   FileID
+	Path string   // the path the process mapped
+	File *os.File // open while the manager lives; nil when closed
+}
+
+// Lookup finds an executable by the short ID the BPF frames carry.
+func (m *Manager) Lookup(short uint64) (File, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	exe := m.byShort[short]
+	if exe == nil {
+		return File{}, false
+	}
+	return File{ID: exe.id, Path: exe.path, File: exe.file}, true
+}
+
+// Close releases every file the manager holds. It does not clear the BPF
+// maps: they go away with the BPF objects.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, exe := range m.byShort {
+		if exe.file != nil {
+			exe.file.Close()
+			exe.file = nil
+		}
+	}
+	return nil
+}
