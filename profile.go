@@ -88,6 +88,11 @@ func startProfiler(ctx context.Context, cfg Common) (_ *profiler, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Named processes are synced before sampling starts, so even their
+	// first samples unwind; the whole box is synced while sampling.
+	for pid := range p.pids {
+		p.mgr.Sync(pid)
+	}
 	p.store = aggregate.NewStoreWithOptions(aggregate.StoreOptions{Period: time.Second / time.Duration(cfg.Frequency)})
 	p.smp, err = sampler.New(p.objs, sampler.Config{Frequency: cfg.Frequency})
 	if err != nil {
@@ -101,13 +106,9 @@ func startProfiler(ctx context.Context, cfg Common) (_ *profiler, err error) {
 	p.wg.Add(3)
 	go func() {
 		defer p.wg.Done()
-		if len(p.pids) > 0 {
-			for pid := range p.pids {
-				p.mgr.Sync(pid)
-			}
-			return
+		if len(p.pids) == 0 {
+			p.mgr.SyncAll(ctx)
 		}
-		p.mgr.SyncAll(ctx)
 	}()
 	go func() {
 		defer p.wg.Done()
