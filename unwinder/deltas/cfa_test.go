@@ -506,3 +506,14 @@ func TestExecRangeFilter(t *testing.T) {
 		0x2000 invalid
 	`)
 }
+
+// gas writes augmentation "S" (no 'z') in .debug_frame.
+func TestSignalFrameDebugFrame(t *testing.T) {
+	w := newDebug()
+	c := w.cie(1, "S", 0, 1, -8, stdInit)
+	w.fde(c, 0x11a0, 2, nil)
+	expect(t, extractCFI(t, w), `
+		0x11a0 signal
+		0x11a2 invalid
+	`)
+}

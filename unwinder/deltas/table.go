@@ -95,23 +95,21 @@ func clipToGaps(eh, dbg []fde) []fde {
 
 // build interprets every FDE in address order and returns the table.
 func (p *parser) build() *Table {
-	var eh, dbg []fde
-	for _, f := range p.fdes {
-		if p.secs[f.sec].eh {
-			eh = append(eh, f)
-		} else {
-			dbg = append(dbg, f)
-		}
+	// FDEs are in section order, .eh_frame's first.
+	all := p.fdes
+	p.fdes = nil
+	nEH := 0
+	for nEH < len(all) && p.secs[all[nEH].sec].eh {
+		nEH++
 	}
+	eh, dbg := all[:nEH], all[nEH:]
 	byLo := func(a, b fde) int { return cmp.Compare(a.lo, b.lo) }
 	slices.SortStableFunc(eh, byLo)
-	slices.SortStableFunc(dbg, byLo)
-	all := eh
-	if dbg = clipToGaps(eh, dbg); len(dbg) > 0 {
-		all = append(all, dbg...)
+	if len(dbg) > 0 {
+		slices.SortStableFunc(dbg, byLo)
+		all = append(eh[:len(eh):len(eh)], clipToGaps(eh, dbg)...)
 		slices.SortStableFunc(all, byLo)
 	}
-	p.fdes = nil
 
 	b := builder{out: make([]Delta, 0, len(all)*4)}
 	m := &p.m
