@@ -30,13 +30,13 @@ func ComputeFileID(r io.ReaderAt, size int64) (FileID, error) {
 	h := sha256.New()
 	buf := make([]byte, fileIDChunk)
 	head := min(size, fileIDChunk)
-	if _, err := r.ReadAt(buf[:head], 0); err != nil && err != io.EOF {
+	if err := readFull(r, buf[:head], 0); err != nil {
 		return id, fmt.Errorf("file id: read head: %w", err)
 	}
 	h.Write(buf[:head])
 	tailOff := max(size-fileIDChunk, 0)
 	tail := size - tailOff
-	if _, err := r.ReadAt(buf[:tail], tailOff); err != nil && err != io.EOF {
+	if err := readFull(r, buf[:tail], tailOff); err != nil {
 		return id, fmt.Errorf("file id: read tail: %w", err)
 	}
 	h.Write(buf[:tail])
@@ -45,4 +45,17 @@ func ComputeFileID(r io.ReaderAt, size int64) (FileID, error) {
 	h.Write(n[:])
 	copy(id[:], h.Sum(nil))
 	return id, nil
+}
+
+// readFull reads exactly len(b) bytes at off: a file that is shorter than
+// its stat said (truncated meanwhile) is an error, not a silent short hash.
+func readFull(r io.ReaderAt, b []byte, off int64) error {
+	n, err := r.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
