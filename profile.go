@@ -74,7 +74,11 @@ func startProfiler(ctx context.Context, cfg Common) (_ *profiler, err error) {
 		// 5.11+ charges BPF memory to the cgroup and does not need it.
 		fmt.Fprintf(os.Stderr, "pftop: warning: raising RLIMIT_MEMLOCK: %v\n", err)
 	}
-	if p.objs, err = bpf.Load(bpf.Options{}); err != nil {
+	var filter []uint32
+	for pid := range p.pids {
+		filter = append(filter, pid)
+	}
+	if p.objs, err = bpf.Load(bpf.Options{PIDs: filter}); err != nil {
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EPERM) {
 			return nil, errNoPrivilege(err)
 		}

@@ -84,8 +84,8 @@ func (s *frameSymbolizer) fileLocked(id uint64) *symFile {
 	sf := &symFile{module: "[unknown]"}
 	if exe, ok := s.mgr.Lookup(id); ok {
 		sf.module = filepath.Base(strings.TrimSuffix(exe.Path, " (deleted)"))
-		if exe.File != nil {
-			if syms, err := symtab.NewFile(exe.File); err == nil {
+		if exe.Reader != nil {
+			if syms, err := symtab.NewFile(exe.Reader); err == nil {
 				sf.syms = syms
 			}
 		}

@@ -97,6 +97,9 @@ type Options struct {
 	// DeltaEntries sizes the shared stack-delta array (4 bytes each);
 	// 0 keeps the compiled-in default.
 	DeltaEntries uint32
+	// PIDs, when not empty, restricts sampling to these processes in the
+	// kernel, so other processes cost no unwinding at all.
+	PIDs []uint32
 }
 
 // Objects are the loaded programs and maps. Close releases them.
@@ -132,6 +135,12 @@ func Load(opts Options) (_ *Objects, err error) {
 		spec.Maps["deltas"].MaxEntries = opts.DeltaEntries
 	}
 	o.DeltaCapacity = spec.Maps["deltas"].MaxEntries
+	if uint32(len(opts.PIDs)) > spec.Maps["pid_filter"].MaxEntries {
+		return nil, fmt.Errorf("at most %d processes can be filtered", spec.Maps["pid_filter"].MaxEntries)
+	}
+	if err := spec.Variables["filter_pids"].Set(len(opts.PIDs) > 0); err != nil {
+		return nil, fmt.Errorf("set filter_pids: %w", err)
+	}
 
 	if err := spec.LoadAndAssign(&o.pftopObjects, nil); err != nil {
 		var ve *ebpf.VerifierError
@@ -147,6 +156,11 @@ func Load(opts Options) (_ *Objects, err error) {
 	}()
 	if err := o.Progs.Put(uint32(pftopProgSlotPROG_UNWIND_NATIVE), o.UnwindNative); err != nil {
 		return nil, fmt.Errorf("install tail call: %w", err)
+	}
+	for _, pid := range opts.PIDs {
+		if err := o.PidFilter.Put(pid, uint8(1)); err != nil {
+			return nil, fmt.Errorf("set pid filter: %w", err)
+		}
 	}
 	return o, nil
 }
@@ -182,6 +196,7 @@ const (
 	CounterSyncLimited  = Counter(pftopCounterC_SYNC_LIMITED)
 	CounterEventsFull   = Counter(pftopCounterC_EVENTS_FULL)
 	CounterExits        = Counter(pftopCounterC_EXITS)
+	CounterFiltered     = Counter(pftopCounterC_FILTERED)
 	NumCounters         = int(pftopCounterC_COUNTERS)
 )
 
@@ -190,7 +205,7 @@ var counterNames = [NumCounters]string{
 	"err_no_mapping", "err_no_unwind", "err_read", "err_truncated",
 	"err_bad_regs", "err_bad_rule", "err_tail_call", "fp_frames",
 	"delta_frames", "signal_frames", "sync_sent", "sync_limited",
-	"events_full", "exits",
+	"events_full", "exits", "filtered",
 }
 
 // String gives the counter's name as `--stats` prints it.

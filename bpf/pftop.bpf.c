@@ -31,6 +31,7 @@ struct task_struct {
 volatile const __u32 thread_size = 16384;  /* THREAD_SIZE of this kernel */
 volatile const __u8 have_task_pt_regs = 0; /* bpf_task_pt_regs and bpf_get_current_task_btf */
 volatile const __u64 sync_interval_ns = 500000000ULL;
+volatile const __u8 filter_pids = 0;       /* sample only the PIDs in pid_filter */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -100,6 +101,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 << 10);
 } events SEC(".maps");
+
+/* With filter_pids set, the only processes sampled (pftop -p). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, 1024);
+} pid_filter SEC(".maps");
 
 /* Last sync request per PID, so a process we cannot unwind does not flood
  * user space. */
@@ -408,6 +417,10 @@ int sample(struct bpf_perf_event_data *ctx)
 	__u32 pid = pid_tgid >> 32;
 	if (pid == 0) {
 		count(C_IDLE);
+		return 0;
+	}
+	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &pid)) {
+		count(C_FILTERED);
 		return 0;
 	}
 	struct unwind_state *st = state();

@@ -47,7 +47,8 @@ const (
 	pftopCounterC_SYNC_LIMITED   pftopCounter = 16
 	pftopCounterC_EVENTS_FULL    pftopCounter = 17
 	pftopCounterC_EXITS          pftopCounter = 18
-	pftopCounterC_COUNTERS       pftopCounter = 19
+	pftopCounterC_FILTERED       pftopCounter = 19
+	pftopCounterC_COUNTERS       pftopCounter = 20
 )
 
 type pftopEvent struct {
@@ -175,6 +176,7 @@ const (
 	pftopMapDeltaPages        = "delta_pages"
 	pftopMapDeltas            = "deltas"
 	pftopMapEvents            = "events"
+	pftopMapPidFilter         = "pid_filter"
 	pftopMapPidMappings       = "pid_mappings"
 	pftopMapProgs             = "progs"
 	pftopMapRules             = "rules"
@@ -184,6 +186,7 @@ const (
 	pftopProgProcessExit      = "process_exit"
 	pftopProgSample           = "sample"
 	pftopProgUnwindNative     = "unwind_native"
+	pftopVarFilterPids        = "filter_pids"
 	pftopVarHaveTaskPtRegs    = "have_task_pt_regs"
 	pftopVarSyncIntervalNs    = "sync_interval_ns"
 	pftopVarThreadSize        = "thread_size"
@@ -253,6 +256,7 @@ type pftopMapSpecs struct {
 	DeltaPages  *ebpf.MapSpec `ebpf:"delta_pages"`
 	Deltas      *ebpf.MapSpec `ebpf:"deltas"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
+	PidFilter   *ebpf.MapSpec `ebpf:"pid_filter"`
 	PidMappings *ebpf.MapSpec `ebpf:"pid_mappings"`
 	Progs       *ebpf.MapSpec `ebpf:"progs"`
 	Rules       *ebpf.MapSpec `ebpf:"rules"`
@@ -265,6 +269,7 @@ type pftopMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type pftopVariableSpecs struct {
+	FilterPids        *ebpf.VariableSpec `ebpf:"filter_pids"`
 	HaveTaskPtRegs    *ebpf.VariableSpec `ebpf:"have_task_pt_regs"`
 	SyncIntervalNs    *ebpf.VariableSpec `ebpf:"sync_interval_ns"`
 	ThreadSize        *ebpf.VariableSpec `ebpf:"thread_size"`
@@ -303,6 +308,7 @@ type pftopMaps struct {
 	DeltaPages  *ebpf.Map `ebpf:"delta_pages"`
 	Deltas      *ebpf.Map `ebpf:"deltas"`
 	Events      *ebpf.Map `ebpf:"events"`
+	PidFilter   *ebpf.Map `ebpf:"pid_filter"`
 	PidMappings *ebpf.Map `ebpf:"pid_mappings"`
 	Progs       *ebpf.Map `ebpf:"progs"`
 	Rules       *ebpf.Map `ebpf:"rules"`
@@ -317,6 +323,7 @@ func (m *pftopMaps) Close() error {
 		m.DeltaPages,
 		m.Deltas,
 		m.Events,
+		m.PidFilter,
 		m.PidMappings,
 		m.Progs,
 		m.Rules,
@@ -330,6 +337,7 @@ func (m *pftopMaps) Close() error {
 //
 // It can be passed to loadPftopObjects or ebpf.CollectionSpec.LoadAndAssign.
 type pftopVariables struct {
+	FilterPids        *ebpf.Variable `ebpf:"filter_pids"`
 	HaveTaskPtRegs    *ebpf.Variable `ebpf:"have_task_pt_regs"`
 	SyncIntervalNs    *ebpf.Variable `ebpf:"sync_interval_ns"`
 	ThreadSize        *ebpf.Variable `ebpf:"thread_size"`

@@ -76,6 +76,7 @@ enum counter {
 	C_SYNC_LIMITED,     /* sync requests suppressed by the rate limit */
 	C_EVENTS_FULL,      /* sync or exit events dropped: ring full */
 	C_EXITS,            /* process exits reported */
+	C_FILTERED,         /* samples of processes outside the PID filter */
 	C_COUNTERS,
 };
 

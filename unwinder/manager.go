@@ -9,10 +9,12 @@
 package unwinder
 
 import (
+	"bytes"
 	"context"
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/bits"
 	"os"
@@ -82,6 +84,9 @@ type Manager struct {
 
 	queue   chan uint32
 	pending map[uint32]bool
+
+	vdsoOnce sync.Once
+	vdso     *executable // nil when the vDSO could not be read
 }
 
 type process struct {
@@ -105,6 +110,7 @@ type executable struct {
 	id    FileID
 	path  string // as the first process mapped it
 	file  *os.File
+	image []byte // the vDSO's bytes, which have no file
 	loads []elf.ProgHeader
 	refs  int
 
@@ -277,7 +283,9 @@ func (m *Manager) sync(pid uint32) error {
 			continue
 		}
 		var exe *executable
-		if mp.FileBacked() {
+		if mp.Path == "[vdso]" {
+			exe = m.vdsoExecutable()
+		} else if mp.FileBacked() {
 			exe, err = m.executable(pid, mp)
 			if isGone(err) {
 				// The file vanished or the process exited: if the
@@ -375,11 +383,74 @@ func (m *Manager) executable(pid uint32, mp Mapping) (*executable, error) {
 	return exe, nil
 }
 
+// vdsoExecutable returns the vDSO as an executable. Every process on a
+// kernel maps the same vDSO image, so pftop reads its own copy once.
+func (m *Manager) vdsoExecutable() *executable {
+	m.vdsoOnce.Do(func() {
+		image, err := readOwnVDSO()
+		if err != nil {
+			return
+		}
+		id, err := ComputeFileID(bytes.NewReader(image), int64(len(image)))
+		if err != nil {
+			return
+		}
+		exe := &executable{id: id, path: "[vdso]", image: image, ready: make(chan struct{})}
+		m.mu.Lock()
+		m.byShort[id.Short()] = exe
+		m.mu.Unlock()
+		m.load(exe)
+		close(exe.ready)
+		m.vdso = exe
+	})
+	return m.vdso
+}
+
+// readOwnVDSO copies this process's [vdso] mapping.
+func readOwnVDSO() ([]byte, error) {
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return nil, err
+	}
+	maps, err := ParseMaps(f)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	for _, mp := range maps {
+		if mp.Path != "[vdso]" {
+			continue
+		}
+		if mp.End-mp.Start > 1<<20 {
+			return nil, fmt.Errorf("vdso of %d bytes", mp.End-mp.Start)
+		}
+		mem, err := os.Open("/proc/self/mem")
+		if err != nil {
+			return nil, err
+		}
+		defer mem.Close()
+		image := make([]byte, mp.End-mp.Start)
+		if _, err := mem.ReadAt(image, int64(mp.Start)); err != nil {
+			return nil, fmt.Errorf("read vdso: %w", err)
+		}
+		return image, nil
+	}
+	return nil, errors.New("no [vdso] mapping")
+}
+
+// reader gives the executable's bytes for parsing.
+func (exe *executable) reader() io.ReaderAt {
+	if exe.image != nil {
+		return bytes.NewReader(exe.image)
+	}
+	return exe.file
+}
+
 // load extracts and publishes exe's stack deltas. Failures leave the
 // executable on frame pointers and are counted.
 func (m *Manager) load(exe *executable) {
 	exe.kind = bpf.MappingFP
-	ef, err := openELF(exe.file)
+	ef, err := openELF(exe.reader())
 	if err != nil {
 		m.countNoUnwind()
 		return
@@ -411,10 +482,10 @@ func (m *Manager) countNoUnwind() {
 
 // openELF parses the headers of f, recovering from panics in debug/elf,
 // which is not hardened against hostile files.
-func openELF(f *os.File) (ef *elf.File, err error) {
+func openELF(f io.ReaderAt) (ef *elf.File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			ef, err = nil, fmt.Errorf("parse elf %s: %v", f.Name(), r)
+			ef, err = nil, fmt.Errorf("parse elf: %v", r)
 		}
 	}()
 	return elf.NewFile(f)
@@ -511,7 +582,7 @@ func (m *Manager) dropMappingLocked(pm *procMapping) {
 		return
 	}
 	pm.exe.refs--
-	if pm.exe.refs == 0 {
+	if pm.exe.refs == 0 && pm.exe != m.vdso {
 		m.retireLocked(pm.exe)
 	}
 }
@@ -571,9 +642,9 @@ func lpmKeys(pid uint32, start, end uint64) []bpf.MappingKey {
 
 // File describes an executable for symbolization.
 type File struct {
-	ID   FileID
-	Path string   // the path the process mapped
-	File *os.File // open while the manager lives; nil when closed
+	ID     FileID
+	Path   string      // the path the process mapped, or "[vdso]"
+	Reader io.ReaderAt // the content; nil once the manager is closed
 }
 
 // Lookup finds an executable by the short ID the BPF frames carry.
@@ -584,7 +655,11 @@ func (m *Manager) Lookup(short uint64) (File, bool) {
 	if exe == nil {
 		return File{}, false
 	}
-	return File{ID: exe.id, Path: exe.path, File: exe.file}, true
+	f := File{ID: exe.id, Path: exe.path}
+	if exe.image != nil || exe.file != nil {
+		f.Reader = exe.reader()
+	}
+	return f, true
 }
 
 // Close releases every file the manager holds. It does not clear the BPF

@@ -152,7 +152,7 @@ func TestPageTable(t *testing.T) {
 	tab := &deltas.Table{Deltas: []deltas.Delta{
 		{Addr: 0x1000, Rule: rsp8},
 		{Addr: 0x1004, Rule: rsp16},
-		{Addr: 0x30010, Rule: rsp8},  // rsp16 spans pages 0x1 and 0x2
+		{Addr: 0x30010, Rule: rsp8}, // rsp16 spans pages 0x1 and 0x2
 		{Addr: 0x30020, Rule: deltas.Rule{}},
 		{Addr: 0x90000, Rule: rsp8}, // a gap: pages 0x4..0x8 have nothing
 		{Addr: 0x90100, Rule: deltas.Rule{}},
