@@ -9,10 +9,11 @@ import (
 	"sync"
 )
 
-// maxNested is how many preceding symbols Lookup inspects when the closest
-// one ends before the address, so that an address inside an outer function
-// but past a nested symbol (an alias or a label with a size) still resolves.
-const maxNested = 4
+// maxNested is how many enclosing symbols Lookup tries when the closest
+// one ends before the address (an address in an outer function past a
+// nested, sized symbol, as OpenSSL's assembly has). Deeper nesting only
+// occurs in hostile files, where it bounds the cost of a lookup.
+const maxNested = 16
 
 // Symbol is a function found in a File.
 type Symbol struct {
@@ -33,8 +34,11 @@ type File struct {
 	osf     *os.File // owned when the File came from Open; nil once closed
 
 	buildID string
-	index   []entry // sorted by start, non-overlapping starts
+	index   []entry // sorted by start, one per start
 	names   []byte  // NUL-terminated raw names, referenced by entry.name
+	// parent maps an entry to the closest earlier entry that contains its
+	// start, for the few entries nested in another; nil when none are.
+	parent map[uint32]uint32
 
 	mu    sync.RWMutex
 	cache map[uint32]string // entry index -> name as returned
@@ -108,6 +112,7 @@ func NewFile(r io.ReaderAt) (f *File, err error) {
 		return nil, errors.Join(errs...)
 	}
 	f.index, f.names = b.build()
+	f.parent = nesting(f.index)
 	return f, nil
 }
 
@@ -149,11 +154,16 @@ func (f *File) Lookup(addr uint64) (Symbol, bool) {
 			hi = m
 		}
 	}
-	for i := lo - 1; i >= 0 && i >= lo-maxNested; i-- {
+	for i, n := lo-1, 0; i >= 0 && n < maxNested; n++ {
 		e := &idx[i]
 		if addr-e.start < uint64(e.size) {
 			return Symbol{Name: f.name(i), Start: e.start, Size: uint64(e.size)}, true
 		}
+		p, ok := f.parent[uint32(i)]
+		if !ok {
+			break
+		}
+		i = int(p)
 	}
 	return Symbol{}, false
 }

@@ -107,6 +107,35 @@ func TestLookupBetweenFunctions(t *testing.T) {
 	}
 }
 
+// Addresses in an outer function past nested, sized symbols (OpenSSL's
+// assembly has these) resolve to the outer function.
+func TestLookupNested(t *testing.T) {
+	names := []byte("outer\x00inner\x00inner2\x00deep\x00overlap\x00")
+	index := []entry{
+		{start: 0x100, size: 0x100, name: 0}, // outer [0x100,0x200)
+		{start: 0x120, size: 0x10, name: 6},  // inner [0x120,0x130)
+		{start: 0x140, size: 0x20, name: 12}, // inner2 [0x140,0x160)
+		{start: 0x148, size: 0x4, name: 19},  // deep [0x148,0x14c)
+		{start: 0x1f0, size: 0x40, name: 24}, // overlap [0x1f0,0x230)
+	}
+	f := &File{index: index, names: names, parent: nesting(index)}
+	tests := []struct {
+		addr uint64
+		want string
+	}{
+		{0x100, "outer"}, {0x11f, "outer"}, {0x120, "inner"}, {0x12f, "inner"},
+		{0x130, "outer"}, {0x148, "deep"}, {0x14c, "inner2"}, {0x15f, "inner2"},
+		{0x160, "outer"}, {0x1ef, "outer"}, {0x1f0, "overlap"}, {0x200, "overlap"},
+		{0x22f, "overlap"}, {0x230, ""}, {0xff, ""},
+	}
+	for _, tt := range tests {
+		s, ok := f.Lookup(tt.addr)
+		if ok != (tt.want != "") || s.Name != tt.want {
+			t.Errorf("Lookup(%#x) = %+v, %v; want %q", tt.addr, s, ok, tt.want)
+		}
+	}
+}
+
 // An untyped, unsized label stops at its section's end, not at the next
 // symbol in the next section.
 func TestUnsizedStopsAtSectionEnd(t *testing.T) {

@@ -215,6 +215,32 @@ func (b *builder) build() ([]entry, []byte) {
 	return index, names
 }
 
+// nesting returns, for each entry whose start lies inside an earlier
+// entry, the closest such entry. Following these links from the last entry
+// starting at or before an address visits every entry that contains it,
+// innermost first.
+func nesting(index []entry) map[uint32]uint32 {
+	var parent map[uint32]uint32
+	var open []uint32 // entries that may still contain later starts
+	for i, e := range index {
+		for len(open) > 0 {
+			top := index[open[len(open)-1]]
+			if e.start-top.start < uint64(top.size) {
+				break
+			}
+			open = open[:len(open)-1]
+		}
+		if len(open) > 0 {
+			if parent == nil {
+				parent = make(map[uint32]uint32)
+			}
+			parent[uint32(i)] = open[len(open)-1]
+		}
+		open = append(open, uint32(i))
+	}
+	return parent
+}
+
 // compare orders candidates by address and, at one address, best name
 // first: global over weak over local, typed over untyped, sized over
 // unsized, fewer leading underscores, shorter, then bytewise.
