@@ -1,6 +1,7 @@
 package symtab
 
 import (
+	"bytes"
 	"os"
 	"runtime"
 	"testing"
@@ -66,4 +67,30 @@ func BenchmarkOpenLibc(b *testing.B) {
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "retained-B/file")
 	runtime.KeepAlive(files)
+}
+
+// BenchmarkParseKallsyms parses the real /proc/kallsyms, read once into
+// memory, and reports the heap the table keeps.
+func BenchmarkParseKallsyms(b *testing.B) {
+	data, err := os.ReadFile(kallsymsPath)
+	if err != nil {
+		b.Skipf("read %s: %v", kallsymsPath, err)
+	}
+	k, err := ParseKallsyms(bytes.NewReader(data))
+	if err != nil {
+		b.Skipf("parse: %v", err)
+	}
+	size := cap(k.syms) * 16
+	for _, block := range k.names {
+		size += len(block)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseKallsyms(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size), "table-B")
+	b.ReportMetric(float64(k.Len()), "symbols")
 }

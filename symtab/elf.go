@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 )
 
 // maxNested is how many enclosing symbols Lookup tries when the closest
@@ -40,8 +42,9 @@ type File struct {
 	// start, for the few entries nested in another; nil when none are.
 	parent map[uint32]uint32
 
-	mu    sync.RWMutex
-	cache map[uint32]string // entry index -> name as returned
+	// cache holds each entry's display name once looked up; the slice is
+	// made on the first lookup, so an unused File does not pay for it.
+	cache atomic.Pointer[[]atomic.Pointer[string]]
 }
 
 // entry is one function in the index; 16 bytes.
@@ -55,8 +58,17 @@ type entry struct {
 // open file until Close. When the file has no symbol table the error wraps
 // ErrNoSymbols and the returned File is still valid and must be closed.
 func Open(path string) (*File, error) {
-	osf, err := os.Open(path)
+	// O_NONBLOCK keeps a FIFO at path from blocking the open; regular
+	// files ignore it.
+	osf, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
+		return nil, fmt.Errorf("open elf: %w", err)
+	}
+	if fi, err := osf.Stat(); err != nil || !fi.Mode().IsRegular() {
+		osf.Close()
+		if err == nil {
+			err = fmt.Errorf("%s: not a regular file", path)
+		}
 		return nil, fmt.Errorf("open elf: %w", err)
 	}
 	f, err := NewFile(osf)
@@ -90,7 +102,7 @@ func NewFile(r io.ReaderAt) (f *File, err error) {
 	}
 	f = &File{buildID: findBuildID(ef)}
 
-	b := newBuilder(ef)
+	b := newBuilder(ef, inputSize(r))
 	var tables, good int
 	var errs []error
 	for _, typ := range []elf.SectionType{elf.SHT_SYMTAB, elf.SHT_DYNSYM} {
@@ -169,19 +181,23 @@ func (f *File) Lookup(addr uint64) (Symbol, bool) {
 }
 
 // name returns the display name of index entry i, demangling it once.
+// Goroutines racing on a new name may both compute it; either result is
+// the same string.
 func (f *File) name(i int) string {
-	f.mu.RLock()
-	s, ok := f.cache[uint32(i)]
-	f.mu.RUnlock()
-	if ok {
-		return s
+	c := f.cache.Load()
+	if c == nil {
+		fresh := make([]atomic.Pointer[string], len(f.index))
+		if f.cache.CompareAndSwap(nil, &fresh) {
+			c = &fresh
+		} else {
+			c = f.cache.Load()
+		}
 	}
-	s = displayName(cString(f.names, f.index[i].name))
-	f.mu.Lock()
-	if f.cache == nil {
-		f.cache = make(map[uint32]string)
+	slot := &(*c)[i]
+	if p := slot.Load(); p != nil {
+		return *p
 	}
-	f.cache[uint32(i)] = s
-	f.mu.Unlock()
+	s := displayName(cString(f.names, f.index[i].name))
+	slot.Store(&s)
 	return s
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -274,8 +275,20 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Open(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, os.ErrNotExist) {
+	dir := t.TempDir()
+	if _, err := Open(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Open(missing) = %v, want ErrNotExist", err)
+	}
+	if f, err := Open(dir); err == nil {
+		f.Close()
+		t.Error("Open(directory) succeeded")
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err == nil {
+		if f, err := Open(fifo); err == nil { // must not block
+			f.Close()
+			t.Error("Open(fifo) succeeded")
+		}
 	}
 }
 

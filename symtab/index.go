@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 )
 
@@ -22,9 +23,11 @@ const symReadBuf = 64 << 10
 type builder struct {
 	order binary.ByteOrder
 	class elf.Class
+	size  int64 // input size in bytes, or -1 when the reader cannot tell
 	secs  []secInfo
 	cands []cand
 	arena []byte // NUL-terminated names of cands
+	rd    *bufio.Reader
 }
 
 // secInfo is what symbol filtering needs to know about a section.
@@ -42,8 +45,8 @@ type cand struct {
 	info        uint8
 }
 
-func newBuilder(ef *elf.File) *builder {
-	b := &builder{order: ef.ByteOrder, class: ef.Class, secs: make([]secInfo, len(ef.Sections))}
+func newBuilder(ef *elf.File, size int64) *builder {
+	b := &builder{order: ef.ByteOrder, class: ef.Class, size: size, secs: make([]secInfo, len(ef.Sections))}
 	for i, s := range ef.Sections {
 		end := s.Addr + s.Size
 		if end < s.Addr {
@@ -86,7 +89,12 @@ func (b *builder) readSyms(sec *elf.Section) error {
 		entSize = elf.Sym32Size
 	}
 	n := sec.Size / uint64(entSize)
-	rd := bufio.NewReaderSize(sec.Open(), symReadBuf)
+	if avail := b.avail(sec); avail >= 0 {
+		// Most entries are functions; reserve room for the entries the
+		// input can actually hold, never what the header claims.
+		b.cands = slices.Grow(b.cands, int(min(n, uint64(avail)/uint64(entSize))))
+	}
+	rd := b.reader(sec)
 	var buf [elf.Sym64Size]byte
 	for i := uint64(0); i < n; i++ {
 		if _, err := io.ReadFull(rd, buf[:entSize]); err != nil {
@@ -120,6 +128,42 @@ func (b *builder) readSyms(sec *elf.Section) error {
 		}
 	}
 	return nil
+}
+
+// avail returns how many bytes of sec the input holds, or -1 if unknown.
+func (b *builder) avail(sec *elf.Section) int64 {
+	if b.size < 0 {
+		return -1
+	}
+	if sec.Offset >= uint64(b.size) {
+		return 0
+	}
+	return int64(min(sec.Size, uint64(b.size)-sec.Offset))
+}
+
+// reader returns the builder's one read-ahead buffer, reset to read sec.
+// The buffer is sized to the section, between 4 KiB and symReadBuf.
+func (b *builder) reader(sec *elf.Section) *bufio.Reader {
+	size := int(min(max(sec.Size, 4<<10), symReadBuf))
+	if b.rd == nil || b.rd.Size() < size {
+		b.rd = bufio.NewReaderSize(sec.Open(), size)
+	} else {
+		b.rd.Reset(sec.Open())
+	}
+	return b.rd
+}
+
+// inputSize returns the size of r when it can tell, else -1.
+func inputSize(r io.ReaderAt) int64 {
+	switch r := r.(type) {
+	case interface{ Size() int64 }:
+		return r.Size()
+	case interface{ Stat() (os.FileInfo, error) }:
+		if fi, err := r.Stat(); err == nil && fi.Mode().IsRegular() {
+			return fi.Size()
+		}
+	}
+	return -1
 }
 
 // wanted reports whether a symbol names code: a defined function or

@@ -28,26 +28,40 @@ const (
 
 	// maxModules is how many distinct [module] names fit ksym.mod.
 	maxModules = math.MaxUint16
+
+	// nameChunk is the size of one block of names: names are stored in
+	// fixed blocks so parsing never copies them to grow a buffer. A name
+	// never spans blocks, and ksym.name is block<<16 | offset.
+	nameChunk = 1 << 16
+
+	// symChunk is how many symbols are collected per block while parsing.
+	symChunk = 4096
 )
 
 // Kallsyms is the kernel's text symbol table from /proc/kallsyms. It is
 // read-only after parsing and safe for concurrent use.
 type Kallsyms struct {
 	syms    []ksym   // sorted by address, one per address
-	names   string   // names back to back, referenced by ksym.name
+	names   []string // blocks of names back to back, see nameChunk
 	modules []string // modules[0] is "" (the kernel image)
 }
 
 // ksym is one kernel text symbol; 16 bytes.
 type ksym struct {
 	addr uint64
-	name uint32 // offset in Kallsyms.names
+	name uint32 // block<<16 | offset in Kallsyms.names
 	meta uint16 // name length in the low 14 bits, rank in the top 2
 	mod  uint16 // index in Kallsyms.modules
 }
 
 func (s ksym) nameLen() int { return int(s.meta & maxKsymName) }
 func (s ksym) rank() int    { return int(s.meta >> 14) }
+
+// nameOf returns the name of s, sharing the table's memory.
+func (k *Kallsyms) nameOf(s ksym) string {
+	off := int(s.name & (nameChunk - 1))
+	return k.names[s.name>>16][off : off+s.nameLen()]
+}
 
 // LoadKallsyms reads /proc/kallsyms. When the kernel hides addresses the
 // error wraps ErrKallsymsHidden.
@@ -88,7 +102,7 @@ func ParseKallsyms(r io.Reader) (*Kallsyms, error) {
 	if p.lines > 0 && !p.nonzero {
 		return nil, fmt.Errorf("parse kallsyms: %w", ErrKallsymsHidden)
 	}
-	if len(p.syms) == 0 {
+	if p.count == 0 {
 		return nil, fmt.Errorf("parse kallsyms: no text symbols: %w", ErrNoSymbols)
 	}
 	return p.finish(), nil
@@ -98,8 +112,9 @@ func ParseKallsyms(r io.Reader) (*Kallsyms, error) {
 type kparser struct {
 	k       *Kallsyms
 	mods    map[string]uint16
-	syms    []ksym
-	names   strings.Builder
+	syms    [][]ksym        // blocks of up to symChunk symbols
+	count   int             // symbols in syms
+	names   strings.Builder // the block of names being filled
 	lines   int
 	nonzero bool
 }
@@ -137,12 +152,32 @@ func (p *kparser) line(line []byte) error {
 		return err
 	}
 	name = name[:min(len(name), maxKsymName)]
-	if p.names.Len() > math.MaxUint32-len(name) {
-		return errors.New("too many symbol names")
+	if p.names.Cap() == 0 || p.names.Len()+len(name) > nameChunk {
+		if err := p.newNameBlock(); err != nil {
+			return err
+		}
 	}
-	s := ksym{addr: addr, name: uint32(p.names.Len()), meta: uint16(len(name)) | rank<<14, mod: modIdx}
+	block := uint32(len(p.k.names))
+	s := ksym{addr: addr, name: block<<16 | uint32(p.names.Len()), meta: uint16(len(name)) | rank<<14, mod: modIdx}
 	p.names.Write(name)
-	p.syms = append(p.syms, s)
+	if n := len(p.syms); n == 0 || len(p.syms[n-1]) == symChunk {
+		p.syms = append(p.syms, make([]ksym, 0, symChunk))
+	}
+	p.syms[len(p.syms)-1] = append(p.syms[len(p.syms)-1], s)
+	p.count++
+	return nil
+}
+
+// newNameBlock files the current block of names and starts an empty one.
+func (p *kparser) newNameBlock() error {
+	if p.names.Cap() > 0 {
+		if len(p.k.names) >= math.MaxUint16 {
+			return errors.New("too many symbol names")
+		}
+		p.k.names = append(p.k.names, p.names.String())
+	}
+	p.names = strings.Builder{}
+	p.names.Grow(nameChunk)
 	return nil
 }
 
@@ -169,9 +204,15 @@ func (p *kparser) module(tok []byte) (uint16, error) {
 // finish sorts, keeps the best name at each address and trims memory.
 func (p *kparser) finish() *Kallsyms {
 	k := p.k
-	k.names = strings.Clone(p.names.String())
-	name := func(s ksym) string { return k.names[s.name : int(s.name)+s.nameLen()] }
-	slices.SortFunc(p.syms, func(x, y ksym) int {
+	// The last block is trimmed to what it holds.
+	k.names = append(k.names, strings.Clone(p.names.String()))
+	syms := make([]ksym, 0, p.count)
+	for _, block := range p.syms {
+		syms = append(syms, block...)
+	}
+	p.syms = nil
+	name := k.nameOf
+	slices.SortFunc(syms, func(x, y ksym) int {
 		if c := cmp.Compare(x.addr, y.addr); c != 0 {
 			return c
 		}
@@ -187,8 +228,7 @@ func (p *kparser) finish() *Kallsyms {
 		}
 		return strings.Compare(xn, yn)
 	})
-	syms := slices.CompactFunc(p.syms, func(x, y ksym) bool { return x.addr == y.addr })
-	k.syms = slices.Clone(syms)
+	k.syms = slices.CompactFunc(syms, func(x, y ksym) bool { return x.addr == y.addr })
 	return k
 }
 
@@ -219,7 +259,7 @@ func (k *Kallsyms) Lookup(addr uint64) (name, module string, ok bool) {
 	if addr-s.addr >= maxKsymSpan && (lo == len(syms) || syms[lo].mod != s.mod) {
 		return "", "", false
 	}
-	return k.names[s.name : int(s.name)+s.nameLen()], k.modules[s.mod], true
+	return k.nameOf(s), k.modules[s.mod], true
 }
 
 // nextField returns the first space- or tab-separated field of b and the

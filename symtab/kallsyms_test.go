@@ -164,3 +164,28 @@ func TestLoadKallsymsReal(t *testing.T) {
 		t.Error("none of schedule, do_sys_open, vfs_read found uniquely in /proc/kallsyms")
 	}
 }
+
+// Names spread over several blocks still resolve.
+func TestParseKallsymsManyNames(t *testing.T) {
+	const n = 20000
+	var b strings.Builder
+	for i := range n {
+		// Lines in reverse address order, names of varying length.
+		addr := uint64(0xffffffff81000000) + uint64(n-i)*0x10
+		b.WriteString(strconv.FormatUint(addr, 16) + " T func_" + strings.Repeat("x", i%40) + "_" + strconv.Itoa(i) + "\n")
+	}
+	k, err := ParseKallsyms(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(k.names) < 2 {
+		t.Fatalf("test wants several name blocks, got %d", len(k.names))
+	}
+	for i := range n {
+		addr := uint64(0xffffffff81000000) + uint64(n-i)*0x10
+		want := "func_" + strings.Repeat("x", i%40) + "_" + strconv.Itoa(i)
+		if name, _, ok := k.Lookup(addr + 0xf); !ok || name != want {
+			t.Fatalf("Lookup(%#x) = %q, %v; want %q", addr+0xf, name, ok, want)
+		}
+	}
+}

@@ -22,7 +22,12 @@ const maxNameLen = 1 << 16
 // bytes, so the arena never outgrows the string table.
 func (b *builder) readNames(strtab *elf.Section, cands []cand) error {
 	slices.SortFunc(cands, func(x, y cand) int { return cmp.Compare(x.name, y.name) })
-	rd := bufio.NewReaderSize(strtab.Open(), symReadBuf)
+	if avail := b.avail(strtab); avail > 0 && len(cands) > 0 {
+		// Function names are a part of the string table: reserve that
+		// much, bounded by what the input holds.
+		b.arena = slices.Grow(b.arena, int(min(avail, math.MaxUint32)))
+	}
+	rd := b.reader(strtab)
 	var pos uint64 // string-table offset of rd's next byte
 	var lastOff, lastLen uint64
 	var lastArena uint32
