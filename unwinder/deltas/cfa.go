@@ -96,16 +96,23 @@ func (m *machine) restore(reg uint64) {
 	}
 }
 
-// run executes the instructions in c starting at loc, calling span for each
-// address range that ends with an advance, and stops once loc reaches end.
-// It returns the final location; the caller owns the span [loc, end).
-// With out nil (CIE initial instructions) advances only move loc.
+// run executes the instructions in c starting at loc, handing the builder
+// the state in force over each range that ends with an advance, and stops
+// once loc reaches end. It returns the final location; the caller owns the
+// range [loc, end). With out nil (CIE initial instructions) advances only
+// move loc.
 func (m *machine) run(c *cursor, loc, end uint64, out *builder) uint64 {
-	cie := m.cie
-	advance := func(delta uint64) {
-		hi, lo := bits.Mul64(delta, cie.codeAlign)
-		next := loc + lo
-		if hi != 0 || next < loc || next > end {
+	for c.err == nil && c.remaining() > 0 && loc < end {
+		op := c.u8()
+		next, ok := m.location(op, c, loc)
+		if !ok {
+			m.apply(op, c)
+			continue
+		}
+		if c.err != nil {
+			break
+		}
+		if next > end {
 			next = end
 		}
 		if out != nil && next > loc {
@@ -113,119 +120,136 @@ func (m *machine) run(c *cursor, loc, end uint64, out *builder) uint64 {
 		}
 		loc = next
 	}
-	for c.err == nil && c.remaining() > 0 && loc < end {
-		op := c.u8()
-		switch op >> 6 {
-		case 1: // DW_CFA_advance_loc
-			advance(uint64(op & 0x3f))
-			continue
-		case 2: // DW_CFA_offset
-			off := c.uleb()
-			m.setReg(uint64(op&0x3f), regRule{regOffset, int64(off) * cie.dataAlign})
-			continue
-		case 3: // DW_CFA_restore
-			m.restore(uint64(op & 0x3f))
-			continue
-		}
-		switch op {
-		case 0x00: // DW_CFA_nop
-		case 0x01: // DW_CFA_set_loc
-			b := m.bases
-			b.addrSize = cie.addrSize
-			next := c.pointer(cie.fdeEnc, &b, 0)
-			if c.err != nil {
-				break
-			}
-			if next < loc {
-				c.fail("DW_CFA_set_loc moves backwards")
-				break
-			}
-			if next > end {
-				next = end
-			}
-			if out != nil && next > loc {
-				out.span(loc, next, &m.st)
-			}
-			loc = next
-		case 0x02: // DW_CFA_advance_loc1
-			advance(uint64(c.u8()))
-		case 0x03: // DW_CFA_advance_loc2
-			advance(uint64(c.u16()))
-		case 0x04: // DW_CFA_advance_loc4
-			advance(uint64(c.u32()))
-		case 0x05: // DW_CFA_offset_extended
-			reg, off := c.uleb(), c.uleb()
-			m.setReg(reg, regRule{regOffset, int64(off) * cie.dataAlign})
-		case 0x06: // DW_CFA_restore_extended
-			m.restore(c.uleb())
-		case 0x07: // DW_CFA_undefined
-			m.setReg(c.uleb(), regRule{kind: regUndefined})
-		case 0x08: // DW_CFA_same_value
-			m.setReg(c.uleb(), regRule{kind: regSame})
-		case 0x09: // DW_CFA_register
-			reg := c.uleb()
-			c.uleb()
-			m.setReg(reg, regRule{kind: regRegister})
-		case 0x0a: // DW_CFA_remember_state
-			if len(m.stack) >= maxStateStack {
-				c.fail("DW_CFA_remember_state nested too deep")
-				break
-			}
-			m.stack = append(m.stack, m.st)
-		case 0x0b: // DW_CFA_restore_state
-			n := len(m.stack)
-			if n == 0 {
-				c.fail("DW_CFA_restore_state with empty stack")
-				break
-			}
-			m.st = m.stack[n-1]
-			m.stack = m.stack[:n-1]
-		case 0x0c: // DW_CFA_def_cfa
-			reg, off := c.uleb(), c.uleb()
-			m.st.cfa.how, m.st.cfa.reg, m.st.cfa.off = cfaRegOff, reg, int64(off)
-		case 0x0d: // DW_CFA_def_cfa_register
-			m.st.cfa.how, m.st.cfa.reg = cfaRegOff, c.uleb()
-		case 0x0e: // DW_CFA_def_cfa_offset
-			m.st.cfa.off = int64(c.uleb())
-		case 0x0f: // DW_CFA_def_cfa_expression
-			kind, off := classifyCFAExpr(c.block())
-			m.st.cfa.how, m.st.cfa.expr, m.st.cfa.exprOff = cfaExpr, kind, off
-		case 0x10: // DW_CFA_expression
-			reg := c.uleb()
-			r := regRule{kind: regExpr}
-			if off, ok := matchBreg6(c.block()); ok {
-				r = regRule{regAtRBP, off}
-			}
-			m.setReg(reg, r)
-		case 0x11: // DW_CFA_offset_extended_sf
-			reg, off := c.uleb(), c.sleb()
-			m.setReg(reg, regRule{regOffset, off * cie.dataAlign})
-		case 0x12: // DW_CFA_def_cfa_sf
-			reg, off := c.uleb(), c.sleb()
-			m.st.cfa.how, m.st.cfa.reg, m.st.cfa.off = cfaRegOff, reg, off*cie.dataAlign
-		case 0x13: // DW_CFA_def_cfa_offset_sf
-			m.st.cfa.off = c.sleb() * cie.dataAlign
-		case 0x14: // DW_CFA_val_offset
-			reg, off := c.uleb(), c.uleb()
-			m.setReg(reg, regRule{regValOffset, int64(off) * cie.dataAlign})
-		case 0x15: // DW_CFA_val_offset_sf
-			reg, off := c.uleb(), c.sleb()
-			m.setReg(reg, regRule{regValOffset, off * cie.dataAlign})
-		case 0x16: // DW_CFA_val_expression
-			reg := c.uleb()
-			c.block()
-			m.setReg(reg, regRule{kind: regValExpr})
-		case 0x1d: // DW_CFA_MIPS_advance_loc8
-			advance(c.u64())
-		case 0x2d: // DW_CFA_GNU_window_save (no operands)
-		case 0x2e: // DW_CFA_GNU_args_size
-			c.uleb()
-		case 0x2f: // DW_CFA_GNU_negative_offset_extended
-			reg, off := c.uleb(), c.uleb()
-			m.setReg(reg, regRule{regOffset, -int64(off) * cie.dataAlign})
-		default:
-			c.fail("unknown DW_CFA opcode")
-		}
-	}
 	return loc
+}
+
+// location decodes the instructions that move the location: the advances
+// and DW_CFA_set_loc. ok is false for every other opcode. An advance past
+// the end of the address space lands on the end.
+func (m *machine) location(op uint8, c *cursor, loc uint64) (next uint64, ok bool) {
+	var delta uint64
+	switch {
+	case op>>6 == 1: // DW_CFA_advance_loc
+		delta = uint64(op & 0x3f)
+	case op == 0x01: // DW_CFA_set_loc
+		b := m.bases
+		b.addrSize = m.cie.addrSize
+		next = c.pointer(m.cie.fdeEnc, &b, 0)
+		if next < loc {
+			c.fail("DW_CFA_set_loc moves backwards")
+		}
+		return next, true
+	case op == 0x02: // DW_CFA_advance_loc1
+		delta = uint64(c.u8())
+	case op == 0x03: // DW_CFA_advance_loc2
+		delta = uint64(c.u16())
+	case op == 0x04: // DW_CFA_advance_loc4
+		delta = uint64(c.u32())
+	case op == 0x1d: // DW_CFA_MIPS_advance_loc8
+		delta = c.u64()
+	default:
+		return 0, false
+	}
+	hi, lo := bits.Mul64(delta, m.cie.codeAlign)
+	next = loc + lo
+	if hi != 0 || next < loc {
+		next = ^uint64(0)
+	}
+	return next, true
+}
+
+// apply executes one instruction that changes the rules.
+func (m *machine) apply(op uint8, c *cursor) {
+	daf := m.cie.dataAlign
+	switch op >> 6 {
+	case 2: // DW_CFA_offset
+		m.setReg(uint64(op&0x3f), regRule{regOffset, int64(c.uleb()) * daf})
+		return
+	case 3: // DW_CFA_restore
+		m.restore(uint64(op & 0x3f))
+		return
+	}
+	switch op {
+	case 0x05: // DW_CFA_offset_extended
+		reg, off := c.uleb(), c.uleb()
+		m.setReg(reg, regRule{regOffset, int64(off) * daf})
+	case 0x06: // DW_CFA_restore_extended
+		m.restore(c.uleb())
+	case 0x07: // DW_CFA_undefined
+		m.setReg(c.uleb(), regRule{kind: regUndefined})
+	case 0x08: // DW_CFA_same_value
+		m.setReg(c.uleb(), regRule{kind: regSame})
+	case 0x09: // DW_CFA_register
+		reg := c.uleb()
+		c.uleb()
+		m.setReg(reg, regRule{kind: regRegister})
+	case 0x10: // DW_CFA_expression
+		reg := c.uleb()
+		r := regRule{kind: regExpr}
+		if off, ok := matchBreg6(c.block()); ok {
+			r = regRule{regAtRBP, off}
+		}
+		m.setReg(reg, r)
+	case 0x11: // DW_CFA_offset_extended_sf
+		reg, off := c.uleb(), c.sleb()
+		m.setReg(reg, regRule{regOffset, off * daf})
+	case 0x14: // DW_CFA_val_offset
+		reg, off := c.uleb(), c.uleb()
+		m.setReg(reg, regRule{regValOffset, int64(off) * daf})
+	case 0x15: // DW_CFA_val_offset_sf
+		reg, off := c.uleb(), c.sleb()
+		m.setReg(reg, regRule{regValOffset, off * daf})
+	case 0x16: // DW_CFA_val_expression
+		reg := c.uleb()
+		c.block()
+		m.setReg(reg, regRule{kind: regValExpr})
+	case 0x2f: // DW_CFA_GNU_negative_offset_extended
+		reg, off := c.uleb(), c.uleb()
+		m.setReg(reg, regRule{regOffset, -int64(off) * daf})
+	default:
+		m.applyCFA(op, c)
+	}
+}
+
+// applyCFA executes the instructions that change the CFA rule or the state
+// stack, and those without effect.
+func (m *machine) applyCFA(op uint8, c *cursor) {
+	cfa := &m.st.cfa
+	switch op {
+	case 0x00: // DW_CFA_nop
+	case 0x0a: // DW_CFA_remember_state
+		if len(m.stack) >= maxStateStack {
+			c.fail("DW_CFA_remember_state nested too deep")
+			return
+		}
+		m.stack = append(m.stack, m.st)
+	case 0x0b: // DW_CFA_restore_state
+		n := len(m.stack)
+		if n == 0 {
+			c.fail("DW_CFA_restore_state with empty stack")
+			return
+		}
+		m.st = m.stack[n-1]
+		m.stack = m.stack[:n-1]
+	case 0x0c: // DW_CFA_def_cfa
+		reg, off := c.uleb(), c.uleb()
+		cfa.how, cfa.reg, cfa.off = cfaRegOff, reg, int64(off)
+	case 0x0d: // DW_CFA_def_cfa_register
+		cfa.how, cfa.reg = cfaRegOff, c.uleb()
+	case 0x0e: // DW_CFA_def_cfa_offset
+		cfa.off = int64(c.uleb())
+	case 0x0f: // DW_CFA_def_cfa_expression
+		kind, off := classifyCFAExpr(c.block())
+		cfa.how, cfa.expr, cfa.exprOff = cfaExpr, kind, off
+	case 0x12: // DW_CFA_def_cfa_sf
+		reg, off := c.uleb(), c.sleb()
+		cfa.how, cfa.reg, cfa.off = cfaRegOff, reg, off*m.cie.dataAlign
+	case 0x13: // DW_CFA_def_cfa_offset_sf
+		cfa.off = c.sleb() * m.cie.dataAlign
+	case 0x2d: // DW_CFA_GNU_window_save: SPARC, no operands
+	case 0x2e: // DW_CFA_GNU_args_size
+		c.uleb()
+	default:
+		c.fail("unknown DW_CFA opcode")
+	}
 }

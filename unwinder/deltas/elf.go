@@ -2,6 +2,7 @@ package deltas
 
 import (
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -115,6 +116,55 @@ func readAt(r io.ReaderAt, off int64, n uint64) ([]byte, error) {
 	return buf, nil
 }
 
+// readEntries reads CFI entries from r until a zero terminator, the end of
+// r, or limit bytes, following the length fields so that only the
+// entries (rounded up to a chunk) are read, not the rest of the segment.
+func readEntries(r io.ReaderAt, limit uint64) ([]byte, error) {
+	const chunk = 1 << 20
+	var buf []byte
+	eof := false
+	// fill makes buf hold at least n bytes unless r or limit ends first.
+	fill := func(n uint64) error {
+		for !eof && uint64(len(buf)) < n && uint64(len(buf)) < limit {
+			k := int(min(limit-uint64(len(buf)), chunk))
+			buf = slices.Grow(buf, k)
+			got, err := r.ReadAt(buf[len(buf):len(buf)+k], int64(len(buf)))
+			buf = buf[:len(buf)+got]
+			if err == io.EOF || (err == nil && got < k) {
+				eof = true
+			} else if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var off uint64
+	for {
+		if err := fill(off + 12); err != nil {
+			return nil, err
+		}
+		if uint64(len(buf)) < off+4 {
+			return buf, nil
+		}
+		length := uint64(binary.LittleEndian.Uint32(buf[off:]))
+		hdr := uint64(4)
+		if length == 0 {
+			return buf[:off+4], nil
+		}
+		if length == 0xffffffff {
+			if uint64(len(buf)) < off+12 {
+				return buf, nil
+			}
+			length, hdr = binary.LittleEndian.Uint64(buf[off+4:]), 12
+		}
+		next := off + hdr + length
+		if next < off || next > limit {
+			return buf, nil // the parser reports the bad length
+		}
+		off = next
+	}
+}
+
 func sectionData(s *elf.Section) ([]byte, error) {
 	if s.Size > maxSectionSize {
 		return nil, fmt.Errorf("%s: %d bytes is too large", s.Name, s.Size)
@@ -151,8 +201,8 @@ func ehFrame(f *elf.File, bases ptrBases) (*section, error) {
 }
 
 // ehFrameFromHdr decodes eh_frame_ptr from .eh_frame_hdr and reads
-// .eh_frame from the PT_LOAD segment holding it, up to that segment's end:
-// the walk stops at .eh_frame's zero terminator.
+// .eh_frame from the PT_LOAD segment holding it, up to its zero terminator
+// (or the segment's end).
 func ehFrameFromHdr(f *elf.File, hdr *elf.Prog, bases ptrBases) (*section, error) {
 	// version, eh_frame_ptr_enc, fde_count_enc, table_enc, eh_frame_ptr.
 	raw, err := readAt(hdr, 0, min(hdr.Filesz, 4+16))
@@ -177,7 +227,7 @@ func ehFrameFromHdr(f *elf.File, hdr *elf.Prog, bases ptrBases) (*section, error
 			continue
 		}
 		delta := ptr - p.Vaddr
-		data, err := readAt(p, int64(delta), min(p.Filesz-delta, maxSectionSize))
+		data, err := readEntries(io.NewSectionReader(p, int64(delta), int64(p.Filesz-delta)), min(p.Filesz-delta, maxSectionSize))
 		if err != nil {
 			return nil, fmt.Errorf("read .eh_frame: %w", err)
 		}

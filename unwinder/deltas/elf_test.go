@@ -5,7 +5,9 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -96,23 +98,61 @@ func TestFixtureDebugFrame(t *testing.T) {
 	}
 }
 
+// noSections overlays an ELF64 header whose section header table is gone.
+type noSections struct {
+	io.ReaderAt
+	hdr [64]byte
+}
+
+func (r *noSections) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.ReaderAt.ReadAt(p, off)
+	if off < int64(len(r.hdr)) {
+		copy(p[:n], r.hdr[off:])
+	}
+	return n, err
+}
+
+func stripSectionHeaders(t *testing.T, r io.ReaderAt) io.ReaderAt {
+	t.Helper()
+	s := &noSections{ReaderAt: r}
+	if _, err := r.ReadAt(s.hdr[:], 0); err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint64(s.hdr[0x28:], 0) // e_shoff
+	binary.LittleEndian.PutUint16(s.hdr[0x3c:], 0) // e_shnum
+	binary.LittleEndian.PutUint16(s.hdr[0x3e:], 0) // e_shstrndx
+	ef, err := elf.NewFile(s)
+	if err != nil || len(ef.Sections) != 0 {
+		t.Fatalf("stripping section headers: %v, %d sections", err, len(ef.Sections))
+	}
+	return s
+}
+
 // Without section headers, .eh_frame is found through PT_GNU_EH_FRAME and
 // gives the same table.
 func TestNoSectionHeaders(t *testing.T) {
-	for _, name := range []string{"prog", "prog-fp"} {
-		b := readFixture(t, name)
-		want := extractBytes(t, b)
-		stripped := slices.Clone(b)
-		binary.LittleEndian.PutUint64(stripped[0x28:], 0) // e_shoff
-		binary.LittleEndian.PutUint16(stripped[0x3c:], 0) // e_shnum
-		binary.LittleEndian.PutUint16(stripped[0x3e:], 0) // e_shstrndx
-		ef, err := elf.NewFile(bytes.NewReader(stripped))
-		if err != nil || len(ef.Sections) != 0 {
-			t.Fatalf("stripping section headers: %v, %d sections", err, len(ef.Sections))
+	paths := []string{filepath.Join("testdata", "prog"), filepath.Join("testdata", "prog-fp"), libcPath}
+	if node, err := exec.LookPath("node"); err == nil && !testing.Short() {
+		paths = append(paths, node)
+	}
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Logf("skipping %s: %v", path, err)
+			continue
 		}
-		got := extractBytes(t, stripped)
+		defer f.Close()
+		want, err := Extract(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Extract(stripSectionHeaders(t, f))
+		if err != nil {
+			t.Fatalf("%s without section headers: %v", path, err)
+		}
+		checkInvariants(t, got)
 		if !slices.Equal(got.Deltas, want.Deltas) {
-			t.Errorf("%s: without section headers:\n%s\nwith:\n%s", name, dump(got), dump(want))
+			t.Errorf("%s: %d deltas without section headers, %d with", path, len(got.Deltas), len(want.Deltas))
 		}
 	}
 }
@@ -304,5 +344,34 @@ func TestExtractErrors(t *testing.T) {
 	}
 	if _, err := Extract(bytes.NewReader(b)); err == nil {
 		t.Error("oversized section: no error")
+	}
+}
+
+// A compressed .debug_frame (SHF_COMPRESSED) gives the same table.
+func TestCompressedDebugFrame(t *testing.T) {
+	objcopy, err := exec.LookPath("objcopy")
+	if err != nil {
+		t.Skip("objcopy (binutils) not installed")
+	}
+	in := filepath.Join("testdata", "prog-debugframe")
+	out := filepath.Join(t.TempDir(), "z")
+	if b, err := exec.Command(objcopy, "--compress-debug-sections=zlib", in, out).CombinedOutput(); err != nil {
+		t.Fatalf("objcopy: %v\n%s", err, b)
+	}
+	ef, err := elf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
+	if s := ef.Section(".debug_frame"); s == nil || s.Flags&elf.SHF_COMPRESSED == 0 {
+		t.Fatal("objcopy did not compress .debug_frame")
+	}
+	got, err := ExtractELF(ef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := extractBytes(t, readFixture(t, "prog-debugframe"))
+	if !slices.Equal(got.Deltas, want.Deltas) {
+		t.Errorf("compressed:\n%s\nuncompressed:\n%s", dump(got), dump(want))
 	}
 }
