@@ -7,6 +7,11 @@
 // the CFA is computed from RSP or RBP, the return address is always at
 // CFA-8 (System V ABI), and RBP is either unchanged or restored from memory.
 //
+// Extract and ExtractELF read .eh_frame (found through PT_GNU_EH_FRAME
+// when section headers are missing) and .debug_frame, run every FDE's
+// DW_CFA program and map each row to a Rule; where both sections describe
+// an address, .eh_frame wins. Files without either wrap ErrNoUnwindInfo.
+//
 // Security: every input is untrusted (pftop opens whatever a process maps).
 // Parsers bound every length by the section size and return errors; they
 // never panic.

@@ -84,8 +84,13 @@ func ExtractELF(f *elf.File) (t *Table, err error) {
 // when not empty, are the sorted executable address ranges of the file.
 func extract(secs []*section, exec []addrRange) (*Table, error) {
 	p := newParser(secs, exec)
-	for i := range secs {
-		p.scan(i)
+	// .eh_frame's FDEs first: build relies on that order.
+	for _, eh := range []bool{true, false} {
+		for i, s := range secs {
+			if s.eh == eh {
+				p.scan(i)
+			}
+		}
 	}
 	if len(p.fdes) == 0 {
 		if p.err != nil {
