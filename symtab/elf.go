@@ -93,7 +93,7 @@ func NewFile(r io.ReaderAt) (f *File, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			f = nil
-			err = &FormatError{Msg: fmt.Sprintf("malformed elf: %v", p)}
+			err = &FormatError{Off: -1, Msg: fmt.Sprintf("malformed elf: %v", p)}
 		}
 	}()
 	ef, err := elf.NewFile(r)

@@ -292,6 +292,52 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// panicReader panics on every read, standing in for a debug/elf bug.
+type panicReader struct{}
+
+func (panicReader) ReadAt([]byte, int64) (int, error) { panic("boom") }
+
+func TestNewFileRecovers(t *testing.T) {
+	f, err := NewFile(panicReader{})
+	var fe *FormatError
+	if f != nil || !errors.As(err, &fe) || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("NewFile(panicking reader) = %v, %v; want a FormatError", f, err)
+	}
+}
+
+// compressTables returns a copy of the ELF at path with its symbol tables
+// flagged SHF_COMPRESSED.
+func compressTables(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ef, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shoff := ef.ByteOrder.Uint64(data[0x28:])
+	shentsize := uint64(ef.ByteOrder.Uint16(data[0x3a:]))
+	for i, s := range ef.Sections {
+		if s.Type == elf.SHT_SYMTAB || s.Type == elf.SHT_DYNSYM {
+			flags := data[shoff+uint64(i)*shentsize+8:]
+			ef.ByteOrder.PutUint64(flags, uint64(s.Flags|elf.SHF_COMPRESSED))
+		}
+	}
+	return data
+}
+
+// Compressed symbol tables are refused; a file with no readable table is
+// an error, not ErrNoSymbols.
+func TestCompressedTables(t *testing.T) {
+	f, err := NewFile(bytes.NewReader(compressTables(t, fixtureStrippedPath)))
+	var fe *FormatError
+	if f != nil || !errors.As(err, &fe) || errors.Is(err, ErrNoSymbols) {
+		t.Fatalf("NewFile = %v, %v; want a FormatError", f, err)
+	}
+}
+
 func TestCloseTwice(t *testing.T) {
 	f, err := Open(fixturePath)
 	if err != nil {

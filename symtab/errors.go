@@ -18,13 +18,16 @@ var (
 	ErrKallsymsHidden = errors.New("kallsyms addresses are hidden (need root, or kernel.kptr_restrict=0)")
 )
 
-// FormatError reports malformed input and the byte offset where it was
-// found (within the file, or within the section named in Msg).
+// FormatError reports malformed input and the byte offset in the input
+// where it was found, or -1 when the place is unknown.
 type FormatError struct {
 	Off int64
 	Msg string
 }
 
 func (e *FormatError) Error() string {
+	if e.Off < 0 {
+		return e.Msg
+	}
 	return fmt.Sprintf("%s at offset %#x", e.Msg, e.Off)
 }
