@@ -375,3 +375,19 @@ func TestCompressedDebugFrame(t *testing.T) {
 		t.Errorf("compressed:\n%s\nuncompressed:\n%s", dump(got), dump(want))
 	}
 }
+
+// A panic below ExtractELF (here: a hand-made elf.File whose section has
+// no reader, which debug/elf does not expect) becomes an error.
+func TestExtractELFRecovers(t *testing.T) {
+	f := &elf.File{
+		FileHeader: elf.FileHeader{Class: elf.ELFCLASS64, Machine: elf.EM_X86_64},
+		Sections: []*elf.Section{{SectionHeader: elf.SectionHeader{
+			Name: ".eh_frame", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC, Size: 64,
+		}}},
+	}
+	tab, err := ExtractELF(f)
+	if err == nil || tab != nil {
+		t.Fatalf("ExtractELF = %v, %v; want an error", tab, err)
+	}
+	t.Log(err)
+}
