@@ -123,6 +123,7 @@ func TestCFAExpressions(t *testing.T) {
 	}{
 		{"plt lit11", pltExprBytes, Rule{CFA: CFAPLT, CFAOffset: 11}},
 		{"plt lit10", cat(pltExprBytes[:6], 0x3a, pltExprBytes[7:]), Rule{CFA: CFAPLT, CFAOffset: 10}},
+		{"plt lit9 (IBT)", cat(pltExprBytes[:6], 0x39, pltExprBytes[7:]), Rule{CFA: CFAPLT, CFAOffset: 9}},
 		{"plt lit12", cat(pltExprBytes[:6], 0x3c, pltExprBytes[7:]), invalidRule},
 		{"plt breg7 16", cat(0x77, 16, pltExprBytes[2:]), invalidRule},
 		{"plt truncated", pltExprBytes[:10], invalidRule},

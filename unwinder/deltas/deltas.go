@@ -33,7 +33,8 @@ const (
 	// gcc emits as DW_OP_breg6 OFF; DW_OP_deref.
 	CFADerefRBP
 	// CFAPLT: a PLT stub: CFA = RSP + 8, plus 8 more when (RIP & 15) >=
-	// Offset (the DW_OP expression binutils emits; Offset is 10 or 11).
+	// Offset (the DW_OP expression binutils emits; Offset is 10 or 11, and
+	// 9 for the PLTs of IBT-enabled builds).
 	CFAPLT
 	// CFAEnd: the return address is undefined (DW_CFA_undefined rip):
 	// this is the outermost frame (_start, a thread's start). A complete

@@ -19,7 +19,7 @@ var pltExpr = [...]byte{
 	opBreg0 + regRSP, 8, // DW_OP_breg7 8
 	opBreg0 + regRA, 0, // DW_OP_breg16 0
 	opLit0 + 15, opAnd, // DW_OP_lit15; DW_OP_and
-	0,             // DW_OP_lit10 or DW_OP_lit11
+	0,             // DW_OP_lit9 (IBT PLT), lit10 or lit11
 	opGe,          // DW_OP_ge
 	opLit0 + 3,    // DW_OP_lit3
 	opShl, opPlus, // DW_OP_shl; DW_OP_plus
@@ -36,7 +36,7 @@ func classifyCFAExpr(e []byte) (exprKind, int64) {
 				break
 			}
 		}
-		if lit := e[6]; ok && (lit == opLit0+10 || lit == opLit0+11) {
+		if lit := e[6]; ok && lit >= opLit0+9 && lit <= opLit0+11 {
 			return exprPLT, int64(lit - opLit0)
 		}
 	}
