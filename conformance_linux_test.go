@@ -673,7 +673,7 @@ func TestRecordPprof(t *testing.T) {
 	}
 }
 
-// confExitCode returns the exit code and stderr of pftop ARGS, failing the
+// confExitCode runs cmd and returns its exit code and stderr, failing the
 // test when it cannot run or does not end.
 func confExitCode(t *testing.T, cmd *exec.Cmd) (int, string) {
 	t.Helper()
