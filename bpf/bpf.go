@@ -27,6 +27,7 @@ type (
 	PageKey    = pftopPageKey
 	PageVal    = pftopPageVal
 	Rule       = pftopRule
+	DeltaChunk = pftopDeltaChunk
 )
 
 // Limits compiled into the programs.
@@ -34,6 +35,7 @@ const (
 	MaxUserFrames   = len(pftopTrace{}.Ustack)
 	MaxKernelFrames = len(pftopTrace{}.Kstack)
 	DeltaPageBits   = 16
+	DeltaChunkSize  = 2 // deltas per element, as DELTA_CHUNK in types.h
 )
 
 // Event kinds.
@@ -94,8 +96,8 @@ func (s Status) Complete() bool { return s == StatusOK || s == StatusNoUser }
 
 // Options are decided by the loader before the programs load.
 type Options struct {
-	// DeltaEntries sizes the shared stack-delta array (4 bytes each);
-	// 0 keeps the compiled-in default.
+	// DeltaEntries sizes the shared stack-delta array (4 bytes each,
+	// rounded up to whole chunks); 0 keeps the compiled-in default.
 	DeltaEntries uint32
 	// PIDs, when not empty, restricts sampling to these processes in the
 	// kernel, so other processes cost no unwinding at all.
@@ -107,7 +109,7 @@ type Objects struct {
 	pftopObjects
 	// Variant names the load-time choices made by probing, for `pftop check`.
 	Variant string
-	// DeltaCapacity is the number of entries of the Deltas map.
+	// DeltaCapacity is the number of deltas the Deltas map holds.
 	DeltaCapacity uint32
 }
 
@@ -132,9 +134,9 @@ func Load(opts Options) (_ *Objects, err error) {
 		return nil, fmt.Errorf("set have_task_pt_regs: %w", err)
 	}
 	if opts.DeltaEntries > 0 {
-		spec.Maps["deltas"].MaxEntries = opts.DeltaEntries
+		spec.Maps["deltas"].MaxEntries = (opts.DeltaEntries + DeltaChunkSize - 1) / DeltaChunkSize
 	}
-	o.DeltaCapacity = spec.Maps["deltas"].MaxEntries
+	o.DeltaCapacity = spec.Maps["deltas"].MaxEntries * DeltaChunkSize
 	if uint32(len(opts.PIDs)) > spec.Maps["pid_filter"].MaxEntries {
 		return nil, fmt.Errorf("at most %d processes can be filtered", spec.Maps["pid_filter"].MaxEntries)
 	}

@@ -45,14 +45,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct page_key);
 	__type(value, struct page_val);
-	__uint(max_entries, 131072);
+	__uint(max_entries, 65536);
 } delta_pages SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, __u32);
-	__uint(max_entries, 8388608);
+	__type(value, struct delta_chunk);
+	__uint(max_entries, 4194304); /* 8M deltas, 32 MiB */
 } deltas SEC(".maps");
 
 struct {
@@ -68,6 +68,15 @@ struct unwind_state {
 	__u64 bp;
 	__u32 return_addr; /* pc is a return address: look up pc-1 */
 	__u32 tail_calls;
+	/* The last mapping and rule found, so frames in the same mapping
+	 * skip the trie and repeated return addresses (recursion) skip the
+	 * search. Valid within one sample only. */
+	struct mapping last_map;
+	__u64 last_rule_file;
+	__u64 last_rule_addr;
+	struct rule last_rule;
+	__u32 have_last_map;
+	__u32 have_last_rule;
 	struct trace trace;
 };
 
@@ -116,7 +125,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 8192);
 } sync_sent SEC(".maps");
 
 /* Types bpf2go should emit even though no map names them. */
@@ -129,6 +138,7 @@ const enum mapping_kind *unused_mapping_kind __attribute__((unused));
 const enum cfa_kind *unused_cfa_kind __attribute__((unused));
 const enum rbp_kind *unused_rbp_kind __attribute__((unused));
 const enum prog_slot *unused_prog_slot __attribute__((unused));
+const struct delta_chunk *unused_delta_chunk __attribute__((unused));
 
 static __always_inline void count(__u32 c)
 {
@@ -202,25 +212,31 @@ static __always_inline int find_rule(__u64 file_id, __u64 addr, struct rule *out
 	if (!pv)
 		return 0;
 	__u32 key = ((__u32)(addr & ((1 << DELTA_PAGE_BITS) - 1)) << 16) | 0xffff;
-	__u32 lo = pv->start, hi = pv->start + pv->count; /* search [lo, hi) */
-	__u32 found = 0, have = 0;
+	__u32 first = pv->start;
+	__u32 lo = first, hi = first + pv->count; /* search [lo, hi) */
+	/* Find the first delta above key; the one before it applies. Few
+	 * live variables keep the verifier's state count low. */
 	for (int i = 0; i < BSEARCH_STEPS; i++) {
 		if (lo >= hi)
 			break;
 		__u32 mid = lo + (hi - lo) / 2;
-		__u32 *d = bpf_map_lookup_elem(&deltas, &mid);
-		if (!d)
+		__u32 ci = mid / DELTA_CHUNK;
+		struct delta_chunk *c = bpf_map_lookup_elem(&deltas, &ci);
+		if (!c)
 			return 0;
-		if (*d <= key) {
-			found = *d;
-			have = 1;
+		if ((__u32)(c->pair >> ((mid & 1) * 32)) <= key)
 			lo = mid + 1;
-		} else {
+		else
 			hi = mid;
-		}
 	}
-	if (!have)
+	if (lo == first)
 		return 0;
+	__u32 fi = lo - 1;
+	__u32 ci = fi / DELTA_CHUNK;
+	struct delta_chunk *c = bpf_map_lookup_elem(&deltas, &ci);
+	if (!c)
+		return 0;
+	__u32 found = (__u32)(c->pair >> ((fi & 1) * 32));
 	__u32 ri = found & 0xffff;
 	struct rule *r = bpf_map_lookup_elem(&rules, &ri);
 	if (!r)
@@ -257,12 +273,22 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 		return STEP_DONE;
 	}
 	__u64 pc = st->pc;
-	struct mapping_key mk = {
-		.prefixlen = 96,
-		.pid = bpf_htonl(pid),
-		.addr = bpf_cpu_to_be64(pc),
-	};
-	struct mapping *m = bpf_map_lookup_elem(&pid_mappings, &mk);
+	/* m always points at the cached copy, so the verifier sees one
+	 * pointer type whichever way the mapping was found. */
+	if (!st->have_last_map || pc < st->last_map.start || pc >= st->last_map.end) {
+		struct mapping_key mk = {
+			.prefixlen = 96,
+			.pid = bpf_htonl(pid),
+			.addr = bpf_cpu_to_be64(pc),
+		};
+		struct mapping *found = bpf_map_lookup_elem(&pid_mappings, &mk);
+		st->have_last_map = 0;
+		if (found) {
+			st->last_map = *found;
+			st->have_last_map = 1;
+		}
+	}
+	struct mapping *m = st->have_last_map ? &st->last_map : 0;
 	struct frame *f = &t->ustack[n];
 	f->file_id = m ? m->file_id : 0;
 	f->addr = m ? pc - m->bias : pc;
@@ -275,7 +301,14 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 		__u64 addr = pc - m->bias;
 		if (st->return_addr)
 			addr -= 1;
-		find_rule(m->file_id, addr, &r);
+		if (st->have_last_rule && st->last_rule_addr == addr && st->last_rule_file == m->file_id) {
+			r = st->last_rule;
+		} else if (find_rule(m->file_id, addr, &r)) {
+			st->last_rule = r;
+			st->last_rule_addr = addr;
+			st->last_rule_file = m->file_id;
+			st->have_last_rule = 1;
+		}
 	}
 
 	__u64 cfa, ra, bp = st->bp;
@@ -364,6 +397,18 @@ static __always_inline struct unwind_state *state(void)
 	return bpf_map_lookup_elem(&scratch, &zero);
 }
 
+/* One frame, as a global function: the verifier checks it once instead of
+ * once per unrolled frame, which keeps unwind_native far from its limits
+ * (global functions take only scalars on 5.10, so it finds its state
+ * itself). */
+__noinline int unwind_step(__u32 pid)
+{
+	struct unwind_state *st = state();
+	if (!st)
+		return STEP_DONE;
+	return step(st, pid);
+}
+
 SEC("perf_event")
 int unwind_native(struct bpf_perf_event_data *ctx)
 {
@@ -372,7 +417,7 @@ int unwind_native(struct bpf_perf_event_data *ctx)
 		return 0;
 	__u32 pid = st->trace.pid;
 	for (int i = 0; i < FRAMES_PER_PROG; i++) {
-		if (step(st, pid) == STEP_DONE)
+		if (unwind_step(pid) == STEP_DONE)
 			return 0;
 	}
 	if (st->tail_calls >= MAX_TAIL_CALLS) {
@@ -436,6 +481,8 @@ int sample(struct bpf_perf_event_data *ctx)
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
 	st->tail_calls = 0;
 	st->return_addr = 0;
+	st->have_last_map = 0;
+	st->have_last_rule = 0;
 
 	/* Full 8-byte loads: the verifier rejects narrowed loads of cs. */
 	__u64 cs = ctx->regs.cs;

@@ -51,6 +51,11 @@ const (
 	pftopCounterC_COUNTERS       pftopCounter = 20
 )
 
+type pftopDeltaChunk struct {
+	_    structs.HostLayout
+	Pair uint64
+}
+
 type pftopEvent struct {
 	_    structs.HostLayout
 	Kind uint32
@@ -75,6 +80,8 @@ type pftopMapping struct {
 	_      structs.HostLayout
 	FileId uint64
 	Bias   uint64
+	Start  uint64
+	End    uint64
 	Kind   uint32
 	Pad    uint32
 }
@@ -145,13 +152,20 @@ type pftopTrace struct {
 }
 
 type pftopUnwindState struct {
-	_          structs.HostLayout
-	Pc         uint64
-	Sp         uint64
-	Bp         uint64
-	ReturnAddr uint32
-	TailCalls  uint32
-	Trace      pftopTrace
+	_            structs.HostLayout
+	Pc           uint64
+	Sp           uint64
+	Bp           uint64
+	ReturnAddr   uint32
+	TailCalls    uint32
+	LastMap      pftopMapping
+	LastRuleFile uint64
+	LastRuleAddr uint64
+	LastRule     pftopRule
+	HaveLastMap  uint32
+	HaveLastRule uint32
+	_            [4]byte
+	Trace        pftopTrace
 }
 
 type pftopUnwindStatus uint32
@@ -192,6 +206,7 @@ const (
 	pftopVarThreadSize        = "thread_size"
 	pftopVarUnusedCfaKind     = "unused_cfa_kind"
 	pftopVarUnusedCounter     = "unused_counter"
+	pftopVarUnusedDeltaChunk  = "unused_delta_chunk"
 	pftopVarUnusedEvent       = "unused_event"
 	pftopVarUnusedEventKind   = "unused_event_kind"
 	pftopVarUnusedMappingKind = "unused_mapping_kind"
@@ -275,6 +290,7 @@ type pftopVariableSpecs struct {
 	ThreadSize        *ebpf.VariableSpec `ebpf:"thread_size"`
 	UnusedCfaKind     *ebpf.VariableSpec `ebpf:"unused_cfa_kind"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedDeltaChunk  *ebpf.VariableSpec `ebpf:"unused_delta_chunk"`
 	UnusedEvent       *ebpf.VariableSpec `ebpf:"unused_event"`
 	UnusedEventKind   *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedMappingKind *ebpf.VariableSpec `ebpf:"unused_mapping_kind"`
@@ -343,6 +359,7 @@ type pftopVariables struct {
 	ThreadSize        *ebpf.Variable `ebpf:"thread_size"`
 	UnusedCfaKind     *ebpf.Variable `ebpf:"unused_cfa_kind"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedDeltaChunk  *ebpf.Variable `ebpf:"unused_delta_chunk"`
 	UnusedEvent       *ebpf.Variable `ebpf:"unused_event"`
 	UnusedEventKind   *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedMappingKind *ebpf.Variable `ebpf:"unused_mapping_kind"`

@@ -6,10 +6,11 @@
 
 #define MAX_KSTACK 127      /* kernel frames, the perf default */
 #define MAX_USTACK 384      /* user frames; the issue asks for >= 256 */
-#define FRAMES_PER_PROG 12  /* user frames walked per tail-called program */
+#define FRAMES_PER_PROG 16  /* user frames walked per tail-called program */
 #define MAX_TAIL_CALLS 32   /* 5.10 allows 33 chained tail calls */
 #define DELTA_PAGE_BITS 16  /* stack-delta pages cover 64 KiB of text */
 #define BSEARCH_STEPS 17    /* enough for 65536 deltas in one page */
+#define DELTA_CHUNK 2       /* deltas per element of the deltas array */
 
 /* Tail-call slots of the program array. */
 enum prog_slot {
@@ -89,8 +90,19 @@ struct mapping_key {
 struct mapping {
 	__u64 file_id; /* 0: anonymous memory (JIT) */
 	__u64 bias;    /* file address = PC - bias */
+	__u64 start;   /* the whole mapping, so the unwinder can reuse */
+	__u64 end;     /* one lookup for consecutive frames in it */
 	__u32 kind;    /* enum mapping_kind */
 	__u32 pad;
+};
+
+/* An element of the deltas array: two deltas, the even index in the low
+ * half. Array elements are rounded up to 8 bytes, so single 4-byte deltas
+ * would waste half the memory; and picking a half by shifting, not by a
+ * variable offset into the value, spares the verifier from tracking the
+ * search bounds precisely (which defeats its state pruning). */
+struct delta_chunk {
+	__u64 pair;
 };
 
 struct page_key {
@@ -98,8 +110,9 @@ struct page_key {
 	__u64 page; /* file address >> DELTA_PAGE_BITS */
 };
 
-/* Deltas of one page sit at deltas[start, start+count), sorted, each
- * encoded as (offset in page << 16) | rule index. */
+/* Deltas of one page sit at delta indexes [start, start+count) (index i
+ * is element i / DELTA_CHUNK, slot i % DELTA_CHUNK), sorted, each encoded
+ * as (offset in page << 16) | rule index. */
 struct page_val {
 	__u32 start;
 	__u32 count;

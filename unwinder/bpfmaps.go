@@ -15,6 +15,8 @@ type Maps interface {
 	PutMapping(k bpf.MappingKey, v bpf.Mapping) error
 	DeleteMapping(k bpf.MappingKey) error
 	PutRule(idx uint16, r bpf.Rule) error
+	// PutDeltas writes entries at delta index start, a multiple of
+	// bpf.DeltaChunkSize; the last chunk is padded with zeros.
 	PutDeltas(start uint32, entries []uint32) error
 	PutPages(keys []bpf.PageKey, vals []bpf.PageVal) error
 	DeletePages(keys []bpf.PageKey) error
@@ -45,14 +47,21 @@ func (k KernelMaps) PutRule(idx uint16, r bpf.Rule) error {
 const batch = 8192
 
 func (k KernelMaps) PutDeltas(start uint32, entries []uint32) error {
-	keys := make([]uint32, min(len(entries), batch))
-	for off := 0; off < len(entries); off += batch {
-		chunk := entries[off:min(off+batch, len(entries))]
-		keys = keys[:len(chunk)]
-		for i := range keys {
-			keys[i] = start + uint32(off+i)
-		}
-		if err := batchUpdate(k.Objs.Deltas, keys, chunk); err != nil {
+	const cs = bpf.DeltaChunkSize
+	if start%cs != 0 {
+		return fmt.Errorf("write deltas: start %d not chunk aligned", start)
+	}
+	chunks := make([]bpf.DeltaChunk, (uint32(len(entries))+cs-1)/cs)
+	for i, e := range entries {
+		chunks[uint32(i)/cs].Pair |= uint64(e) << (32 * (uint32(i) % cs))
+	}
+	keys := make([]uint32, len(chunks))
+	for i := range keys {
+		keys[i] = start/cs + uint32(i)
+	}
+	for off := 0; off < len(chunks); off += batch {
+		end := min(off+batch, len(chunks))
+		if err := batchUpdate(k.Objs.Deltas, keys[off:end], chunks[off:end]); err != nil {
 			return fmt.Errorf("write deltas: %w", err)
 		}
 	}

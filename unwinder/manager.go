@@ -47,7 +47,7 @@ type Stats struct {
 	Executables    int    // with published tables
 	Mappings       int    // LPM entries in the kernel
 	Pages          int    // delta pages in the kernel
-	DeltasUsed     uint32 // entries of the delta array in use
+	DeltasUsed     uint32 // deltas published
 	DeltaCapacity  uint32
 	Rules          int
 	Syncs          uint64
@@ -114,11 +114,12 @@ type executable struct {
 	loads []elf.ProgHeader
 	refs  int
 
-	ready chan struct{} // closed once loaded
-	kind  uint32        // bpf.MappingDeltas or bpf.MappingFP
-	start uint32        // range in the delta array
-	n     uint32
-	pages []bpf.PageKey
+	ready  chan struct{} // closed once loaded
+	kind   uint32        // bpf.MappingDeltas or bpf.MappingFP
+	start  uint32        // first chunk in the delta array
+	chunks uint32
+	n      uint32 // deltas
+	pages  []bpf.PageKey
 }
 
 // New makes a Manager. Close releases its files.
@@ -139,7 +140,7 @@ func New(cfg Config) (*Manager, error) {
 		byShort: map[uint64]*executable{},
 		ids:     map[statKey]FileID{},
 		rules:   newRuleSet(),
-		alloc:   newRangeAlloc(cfg.DeltaCapacity),
+		alloc:   newRangeAlloc(cfg.DeltaCapacity / bpf.DeltaChunkSize),
 		queue:   make(chan uint32, 4096),
 		pending: map[uint32]bool{},
 	}
@@ -157,7 +158,6 @@ func (m *Manager) Stats() Stats {
 	s := m.stats
 	s.Processes = len(m.procs)
 	s.Rules = len(m.rules.list)
-	s.DeltasUsed = m.alloc.used
 	return s
 }
 
@@ -511,12 +511,15 @@ func (m *Manager) publishLocked(exe *executable, table *deltas.Table) error {
 	if err != nil {
 		return err
 	}
-	start, err := m.alloc.alloc(uint32(len(pt.Entries)))
+	// The array is allocated in whole chunks, so tables never share one.
+	chunks := (uint32(len(pt.Entries)) + bpf.DeltaChunkSize - 1) / bpf.DeltaChunkSize
+	first, err := m.alloc.alloc(chunks)
 	if err != nil {
 		return err
 	}
+	start := first * bpf.DeltaChunkSize
 	if err := m.cfg.Maps.PutDeltas(start, pt.Entries); err != nil {
-		m.alloc.release(start, uint32(len(pt.Entries)))
+		m.alloc.release(first, chunks)
 		return err
 	}
 	keys := make([]bpf.PageKey, len(pt.Pages))
@@ -527,10 +530,11 @@ func (m *Manager) publishLocked(exe *executable, table *deltas.Table) error {
 	}
 	if err := m.cfg.Maps.PutPages(keys, vals); err != nil {
 		m.cfg.Maps.DeletePages(keys)
-		m.alloc.release(start, uint32(len(pt.Entries)))
+		m.alloc.release(first, chunks)
 		return err
 	}
-	exe.start, exe.n, exe.pages = start, uint32(len(pt.Entries)), keys
+	exe.start, exe.n, exe.chunks, exe.pages = first, uint32(len(pt.Entries)), chunks, keys
+	m.stats.DeltasUsed += exe.n
 	m.stats.Executables++
 	m.stats.Pages += len(keys)
 	return nil
@@ -557,6 +561,7 @@ func (m *Manager) addMappingLocked(pid uint32, mp Mapping, exe *executable) (*pr
 	if exe != nil {
 		v = bpf.Mapping{FileId: exe.id.Short(), Bias: bias(exe, mp), Kind: exe.kind}
 	}
+	v.Start, v.End = mp.Start, mp.End
 	pm := &procMapping{exe: exe, keys: lpmKeys(pid, mp.Start, mp.End)}
 	for i, k := range pm.keys {
 		if err := m.cfg.Maps.PutMapping(k, v); err != nil {
@@ -592,7 +597,8 @@ func (m *Manager) dropMappingLocked(pm *procMapping) {
 func (m *Manager) retireLocked(exe *executable) {
 	if exe.pages != nil {
 		m.cfg.Maps.DeletePages(exe.pages)
-		m.alloc.release(exe.start, exe.n)
+		m.alloc.release(exe.start, exe.chunks)
+		m.stats.DeltasUsed -= exe.n
 		m.stats.Executables--
 		m.stats.Pages -= len(exe.pages)
 		exe.pages, exe.n = nil, 0

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/pftop/pftop/bpf"
+	"github.com/pftop/pftop/internal/testutil"
+)
+
+// TestBench measures pftop as `make bench` reports it. It runs only with
+// PFTOP_BENCH=1: figures are printed, never asserted, because absolute
+// times swing several-fold on shared VMs. Each figure names its workload.
+func TestBench(t *testing.T) {
+	if os.Getenv("PFTOP_BENCH") == "" {
+		t.Skip("set PFTOP_BENCH=1 (make bench) to measure")
+	}
+	testutil.RequirePrivileges(t)
+	pftop := testutil.BuildPftop(t)
+	bin := testutil.BuildTargets(t)
+
+	var rows [][3]string
+	add := func(figure, value, workload string) {
+		rows = append(rows, [3]string{figure, value, workload})
+	}
+
+	// Native targets, each pinned in a known chain.
+	names := []string{"chain", "cpp", "rust", "bigframe", "recurse", "signal", "threads", "qsort"}
+	var pids []int
+	for _, n := range names {
+		p := filepath.Join(bin, n)
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		cmd := exec.Command(p)
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start %s: %v", n, err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		pids = append(pids, cmd.Process.Pid)
+	}
+	time.Sleep(300 * time.Millisecond)
+	workload := fmt.Sprintf("%d native targets on 2 CPUs, 99 Hz, -p each", len(pids))
+
+	restore := enableBPFStats(t)
+	defer restore()
+
+	args := []string{"record", "-d", "20s", "--format", "folded", "-o", filepath.Join(t.TempDir(), "out.folded"), "--stats"}
+	for _, pid := range pids {
+		args = append(args, "-p", strconv.Itoa(pid))
+	}
+	run := measureRun(t, pftop, args, 5*time.Second, 18*time.Second)
+	add("BPF time per sample", fmt.Sprintf("%.2f µs", run.bpfPerSample.Seconds()*1e6), fmt.Sprintf("%s (%d samples unwound, tail calls included)", workload, run.bpfUnwound))
+	add("BPF time per frame", fmt.Sprintf("%.0f ns", float64(run.bpfPerFrame.Nanoseconds())), fmt.Sprintf("%s (%d user frames, %.1f per sample)", workload, run.bpfFrames, float64(run.bpfFrames)/float64(max(run.bpfUnwound, 1))))
+	add("pftop CPU, steady", fmt.Sprintf("%.2f %% of a core", run.steadyCPU), workload+", from 5 s to 18 s")
+	add("pftop CPU, whole run", fmt.Sprintf("%.2f %% of a core", run.wholeCPU), workload+", 20 s incl. start-up")
+	add("pftop RSS (max)", fmt.Sprintf("%.1f MB", float64(run.maxRSS)/1e6), workload)
+	add("BPF map memory", fmt.Sprintf("%.1f MB allocated, %.2f MB in use", float64(run.mapMemlock)/1e6, float64(run.stat("bpf_mem_in_use"))/1e6), workload)
+	add("first complete stack", run.statText("first_complete_after"), "from process start, "+workload)
+	kept, complete := run.stat("kept"), run.stat("complete")
+	if kept > 0 {
+		add("complete stacks", fmt.Sprintf("%.2f %% (%d of %d)", 100*float64(complete)/float64(kept), complete, kept), workload)
+	}
+
+	// The whole box, no filter: every process synced and unwound.
+	sys := measureRun(t, pftop, []string{"record", "-d", "20s", "--format", "folded", "-o", filepath.Join(t.TempDir(), "sys.folded"), "--stats"}, 5*time.Second, 18*time.Second)
+	wl := "whole system, 99 Hz, same targets running"
+	add("BPF time per sample", fmt.Sprintf("%.2f µs", sys.bpfPerSample.Seconds()*1e6), fmt.Sprintf("%s (%d samples unwound)", wl, sys.bpfUnwound))
+	add("pftop CPU, steady", fmt.Sprintf("%.2f %% of a core", sys.steadyCPU), wl+", from 5 s to 18 s")
+	add("pftop RSS (max)", fmt.Sprintf("%.1f MB", float64(sys.maxRSS)/1e6), wl)
+	add("BPF map memory", fmt.Sprintf("%.1f MB allocated, %.2f MB in use", float64(sys.mapMemlock)/1e6, float64(sys.stat("bpf_mem_in_use"))/1e6), wl)
+	add("start-up sync", sys.statText("extraction")+" of delta extraction", fmt.Sprintf("%s (%d executables)", wl, sys.stat("executables")))
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%-24s %-32s %s\n", "figure", "value", "workload")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%-24s %-32s %s\n", r[0], r[1], r[2])
+	}
+	t.Log(b.String())
+}
+
+// enableBPFStats turns on kernel.bpf_stats_enabled for the run time
+// figures and returns a function restoring the old value.
+func enableBPFStats(t *testing.T) func() {
+	const path = "/proc/sys/kernel/bpf_stats_enabled"
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
+		t.Fatalf("enable bpf stats: %v", err)
+	}
+	return func() { os.WriteFile(path, old, 0o644) }
+}
+
+type runFigures struct {
+	bpfTotal     time.Duration // run time of the sample program, tail calls included
+	bpfRuns      uint64
+	bpfPerSample time.Duration // bpfTotal over the samples that were unwound
+	bpfUnwound   int64
+	bpfPerFrame  time.Duration // bpfTotal over the user frames walked
+	bpfFrames    int64
+	steadyCPU    float64 // % of one core between the two probes
+	wholeCPU     float64
+	maxRSS       int64 // bytes
+	mapMemlock   int64 // bytes, summed over pftop's maps
+	stats        string
+}
+
+var statRE = regexp.MustCompile(`([a-z_]+)=([^ \n]+)`)
+
+func (r runFigures) statText(name string) string {
+	for _, m := range statRE.FindAllStringSubmatch(r.stats, -1) {
+		if m[1] == name {
+			return m[2]
+		}
+	}
+	return "?"
+}
+
+func (r runFigures) stat(name string) int64 {
+	v, _ := strconv.ParseInt(r.statText(name), 10, 64)
+	return v
+}
+
+// measureRun runs pftop with args and samples its CPU time at from and to
+// (after start), its BPF program statistics at to, and its rusage at exit.
+func measureRun(t *testing.T, pftop string, args []string, from, to time.Duration) runFigures {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pftop, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start pftop: %v", err)
+	}
+	pid := cmd.Process.Pid
+	var f runFigures
+	time.Sleep(from)
+	cpu0 := procCPU(pid)
+	t0 := time.Now()
+	time.Sleep(to - from)
+	cpu1 := procCPU(pid)
+	f.steadyCPU = 100 * (cpu1 - cpu0).Seconds() / time.Since(t0).Seconds()
+	f.bpfTotal, f.bpfRuns = programRunTime(t, pid, "sample")
+	c := readCounters(t, pid)
+	if unwound := c["samples"] - c["idle"] - c["filtered"]; unwound > 0 {
+		f.bpfPerSample = f.bpfTotal / time.Duration(unwound)
+		f.bpfUnwound = unwound
+	}
+	if frames := c["delta_frames"] + c["fp_frames"] + c["signal_frames"]; frames > 0 {
+		f.bpfPerFrame = f.bpfTotal / time.Duration(frames)
+		f.bpfFrames = frames
+	}
+	f.mapMemlock = mapMemlock(pid)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("pftop %v: %v\n%s", args, err, stderr.String())
+	}
+	wall := time.Since(start)
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	used := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	f.wholeCPU = 100 * used.Seconds() / wall.Seconds()
+	f.maxRSS = ru.Maxrss * 1024
+	f.stats = stderr.String()
+	return f
+}
+
+// procCPU reads utime+stime of pid from /proc/PID/stat.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised comm; utime and stime are 14 and 15.
+	s := string(b)
+	s = s[strings.LastIndexByte(s, ')')+2:]
+	fs := strings.Fields(s)
+	if len(fs) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(fs[11], 10, 64)
+	st, _ := strconv.ParseInt(fs[12], 10, 64)
+	const hz = 100 // USER_HZ
+	return time.Duration(ut+st) * time.Second / hz
+}
+
+// bpfObjectIDs lists the programs and maps pid holds open, from fdinfo,
+// so other profilers running at the same time are never measured.
+func bpfObjectIDs(pid int) (progs, maps []uint32) {
+	dir := fmt.Sprintf("/proc/%d/fdinfo", pid)
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			id, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+			if err != nil {
+				continue
+			}
+			switch k {
+			case "prog_id":
+				progs = append(progs, uint32(id))
+			case "map_id":
+				maps = append(maps, uint32(id))
+			}
+		}
+	}
+	return progs, maps
+}
+
+// programRunTime sums run time and count of pid's programs called name.
+// Tail-called programs are accounted to the program that was entered.
+func programRunTime(t *testing.T, pid int, name string) (time.Duration, uint64) {
+	progs, _ := bpfObjectIDs(pid)
+	var total time.Duration
+	var runs uint64
+	for _, id := range progs {
+		p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
+		if err != nil {
+			continue
+		}
+		info, err := p.Info()
+		if err != nil || info.Name != name {
+			p.Close()
+			continue
+		}
+		st, err := p.Stats()
+		p.Close()
+		if err != nil {
+			t.Logf("stats of %s: %v", name, err)
+			continue
+		}
+		total += st.Runtime
+		runs += st.RunCount
+	}
+	return total, runs
+}
+
+// readCounters reads pid's per-CPU counters map by name.
+func readCounters(t *testing.T, pid int) map[string]int64 {
+	out := map[string]int64{}
+	_, maps := bpfObjectIDs(pid)
+	for _, id := range maps {
+		m, err := ebpf.NewMapFromID(ebpf.MapID(id))
+		if err != nil {
+			continue
+		}
+		info, err := m.Info()
+		if err != nil || info.Name != "counters" {
+			m.Close()
+			continue
+		}
+		for i := 0; i < bpf.NumCounters; i++ {
+			var perCPU []uint64
+			if err := m.Lookup(uint32(i), &perCPU); err != nil {
+				t.Logf("read counter %d: %v", i, err)
+				continue
+			}
+			for _, v := range perCPU {
+				out[bpf.Counter(i).String()] += int64(v)
+			}
+		}
+		m.Close()
+		break
+	}
+	return out
+}
+
+// mapMemlock sums the memlock of every BPF map pid holds open.
+func mapMemlock(pid int) int64 {
+	dir := fmt.Sprintf("/proc/%d/fdinfo", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var sum int64
+	for _, e := range ents {
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		isMap := false
+		var memlock int64
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			k, v, _ := strings.Cut(sc.Text(), ":")
+			v = strings.TrimSpace(v)
+			switch k {
+			case "map_type":
+				isMap = true
+			case "memlock":
+				memlock, _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+		f.Close()
+		if isMap {
+			sum += memlock
+		}
+	}
+	return sum
+}
