@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -84,13 +85,29 @@ func fixedClock(step time.Duration) func() time.Time {
 	}
 }
 
+// fakeClock is a clock that moves only when told to. It is safe for
+// concurrent use.
+type fakeClock struct {
+	ns atomic.Int64 // since base
+}
+
+var clockBase = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func (c *fakeClock) now() time.Time { return clockBase.Add(time.Duration(c.ns.Load())) }
+
+func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// testProfile returns the Snapshot of testTraces taken 2 s after the
+// Store's creation.
 func testProfile(t *testing.T) *Profile {
 	t.Helper()
-	s := NewStoreWithOptions(StoreOptions{Period: 10 * time.Millisecond, Clock: fixedClock(2 * time.Second)})
+	var clock fakeClock
+	s := NewStoreWithOptions(StoreOptions{Period: 10 * time.Millisecond, Clock: clock.now})
 	ts := testTraces()
 	for i := range ts {
 		s.Add(&ts[i])
 	}
+	clock.advance(2 * time.Second)
 	return s.Snapshot()
 }
 

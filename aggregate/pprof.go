@@ -19,7 +19,7 @@ import (
 // one mapping per executable, named by its Module and carrying pftop's
 // file ID (hex) as BuildID. All mappings are marked symbolized. Each sample
 // has the numeric labels "pid" and "tid" and, unless empty, the string
-// label "comm".
+// labels "comm" and "container".
 // sym may be nil, which names frames by address.
 func WritePprof(w io.Writer, p *Profile, sym Symbolizer) error {
 	pp := newPprofBuilder(p, sym).build(p)
@@ -93,9 +93,15 @@ func (b *pprofBuilder) build(p *Profile) *profile.Profile {
 				"tid": {int64(s.TID)},
 			},
 		}
+		// pprof cannot carry an empty string label; omit those.
 		if s.Comm != "" {
-			// pprof cannot carry an empty string label; omit it.
 			ps.Label = map[string][]string{"comm": {s.Comm}}
+		}
+		if s.Container != "" {
+			if ps.Label == nil {
+				ps.Label = map[string][]string{}
+			}
+			ps.Label["container"] = []string{s.Container}
 		}
 		b.out.Sample = append(b.out.Sample, ps)
 	}

@@ -4,62 +4,224 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"slices"
+	"unsafe"
 )
 
-// stackID names one distinct stack within a Store.
+// stackID names one distinct stack within a Store. IDs of freed stacks are
+// reused; stackMeta.gen tells the uses apart.
 type stackID uint32
 
 // noStack ends a hash chain.
 const noStack = ^stackID(0)
 
-// span locates one stack in the arena.
-type span struct {
-	off, end int
+// stackMeta describes one slot of a stackTable.
+type stackMeta struct {
+	off, end int    // the stack's frames are arena[off:end]
+	hash     uint64 // hashFrames of the frames
+	next     stackID
+	// refs counts the bucket entries that hold this stack; the stack is
+	// freed when the last one expires.
+	refs  uint32
+	gen   uint32 // bumped each time the slot is freed
+	live  bool
+	kinds uint64 // kindBit of every frame
+	// fns caches the stack's symbolized function IDs, leaf first, valid
+	// while fnsEpoch equals the function table's epoch (0: none).
+	fns      []funcID
+	fnsEpoch uint32
 }
 
 // stackTable interns stacks: each distinct []Frame is copied once into a
-// single arena and named by its index in spans. Lookups go through a map
-// from the stack's hash to the newest stack with that hash; stacks sharing
-// a hash are chained through next. Nothing is modified once appended.
+// single arena and named by its slot in meta. Lookups go through a map from
+// the stack's hash to the newest stack with that hash; stacks sharing a
+// hash are chained through next.
+//
+// The frames of a live stack are never modified, and the arena is only
+// appended to or replaced (by compaction), never overwritten, so a slice
+// returned by frames stays valid, unchanged, after the table's lock is
+// released, even when the stack is later freed.
 type stackTable struct {
 	arena  []Frame
-	spans  []span             // by stackID
-	next   []stackID          // by stackID: older stack with the same hash
+	dead   int // arena frames of freed stacks, reclaimed by compact
+	meta   []stackMeta
+	free   []stackID // freed slots, reused by insert
+	live   int
 	byHash map[uint64]stackID // hash -> newest stack with that hash
+	fnsLen int                // sum of len(meta[i].fns), for memory estimates
 }
 
 func newStackTable() stackTable {
 	return stackTable{byHash: make(map[uint64]stackID)}
 }
 
-func (t *stackTable) len() int { return len(t.spans) }
+// len returns the number of live stacks.
+func (t *stackTable) len() int { return t.live }
 
-// frames returns the interned stack id. The caller must not modify it.
+// frames returns the frames of the live stack id. The caller must not
+// modify them.
 func (t *stackTable) frames(id stackID) []Frame {
-	sp := t.spans[id]
-	return t.arena[sp.off:sp.end:sp.end]
+	m := &t.meta[id]
+	return t.arena[m.off:m.end:m.end]
 }
 
-// intern returns the ID of the stack equal to fs, adding a copy of fs if
-// there is none. h must be hashFrames(seed, fs) with the owner's seed.
-func (t *stackTable) intern(h uint64, fs []Frame) stackID {
+// lookup returns the ID of the live stack equal to fs. h must be
+// hashFrames(seed, fs) with the owner's seed.
+func (t *stackTable) lookup(h uint64, fs []Frame) (stackID, bool) {
 	head, ok := t.byHash[h]
-	if ok {
-		for id := head; id != noStack; id = t.next[id] {
-			if slices.Equal(t.frames(id), fs) {
-				return id
-			}
+	if !ok {
+		return 0, false
+	}
+	for id := head; id != noStack; id = t.meta[id].next {
+		if slices.Equal(t.frames(id), fs) {
+			return id, true
 		}
-	} else {
+	}
+	return 0, false
+}
+
+// insert adds a copy of fs, which must not be in the table yet, and
+// returns its ID. The new stack has no references.
+func (t *stackTable) insert(h uint64, fs []Frame) stackID {
+	head, ok := t.byHash[h]
+	if !ok {
 		head = noStack
 	}
-	id := stackID(len(t.spans))
+	var id stackID
+	if n := len(t.free); n > 0 {
+		id = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		id = stackID(len(t.meta))
+		t.meta = append(t.meta, stackMeta{})
+	}
 	off := len(t.arena)
 	t.arena = append(t.arena, fs...)
-	t.spans = append(t.spans, span{off: off, end: len(t.arena)})
-	t.next = append(t.next, head)
+	m := &t.meta[id]
+	*m = stackMeta{
+		off:   off,
+		end:   len(t.arena),
+		hash:  h,
+		next:  head,
+		gen:   m.gen,
+		live:  true,
+		kinds: kindMask(fs),
+	}
 	t.byHash[h] = id
+	t.live++
 	return id
+}
+
+// intern returns the ID of the stack equal to fs, inserting a copy of fs
+// if there is none.
+func (t *stackTable) intern(h uint64, fs []Frame) stackID {
+	if id, ok := t.lookup(h, fs); ok {
+		return id
+	}
+	return t.insert(h, fs)
+}
+
+// release drops one reference to id and frees the stack with the last.
+func (t *stackTable) release(id stackID) {
+	m := &t.meta[id]
+	if m.refs > 1 {
+		m.refs--
+		return
+	}
+	t.remove(id)
+}
+
+// remove frees the stack id: it leaves its hash chain, its cached
+// functions are dropped and its slot is reused by a later insert.
+func (t *stackTable) remove(id stackID) {
+	m := &t.meta[id]
+	if !m.live {
+		return
+	}
+	if head := t.byHash[m.hash]; head == id {
+		if m.next == noStack {
+			delete(t.byHash, m.hash)
+		} else {
+			t.byHash[m.hash] = m.next
+		}
+	} else {
+		for p := head; p != noStack; p = t.meta[p].next {
+			if t.meta[p].next == id {
+				t.meta[p].next = m.next
+				break
+			}
+		}
+	}
+	t.dead += m.end - m.off
+	t.fnsLen -= len(m.fns)
+	*m = stackMeta{gen: m.gen + 1}
+	t.free = append(t.free, id)
+	t.live--
+	t.maybeCompact()
+}
+
+// minCompact is the arena size under which freed frames are not worth
+// reclaiming.
+const minCompact = 1 << 14
+
+// maybeCompact copies the live stacks into a new arena once most of the
+// old one is dead. The old arena is left untouched for readers that still
+// hold slices of it.
+func (t *stackTable) maybeCompact() {
+	if t.dead < minCompact || t.dead*2 < len(t.arena) {
+		return
+	}
+	arena := make([]Frame, 0, (len(t.arena)-t.dead)*5/4)
+	for i := range t.meta {
+		m := &t.meta[i]
+		if !m.live {
+			continue
+		}
+		off := len(arena)
+		arena = append(arena, t.arena[m.off:m.end]...)
+		m.off, m.end = off, len(arena)
+	}
+	t.arena, t.dead = arena, 0
+}
+
+// setFns caches the function IDs of the live stack id for epoch.
+func (t *stackTable) setFns(id stackID, fns []funcID, epoch uint32) {
+	m := &t.meta[id]
+	t.fnsLen += len(fns) - len(m.fns)
+	m.fns, m.fnsEpoch = fns, epoch
+}
+
+// memoryBytes estimates the table's heap use.
+func (t *stackTable) memoryBytes() int64 {
+	n := int64(cap(t.arena)) * int64(unsafe.Sizeof(Frame{}))
+	n += int64(cap(t.meta)) * int64(unsafe.Sizeof(stackMeta{}))
+	n += int64(cap(t.free)) * int64(unsafe.Sizeof(stackID(0)))
+	n += mapBytes(len(t.byHash), int(unsafe.Sizeof(uint64(0))+unsafe.Sizeof(stackID(0))))
+	n += int64(t.fnsLen) * int64(unsafe.Sizeof(funcID(0)))
+	return n
+}
+
+// mapBytes estimates the heap use of a map holding n entries of kv bytes:
+// Go's maps keep a control byte per slot and are between 7/16 and 7/8
+// full, so count about twice the payload.
+func mapBytes(n, kv int) int64 {
+	return int64(n) * int64(kv+1) * 2
+}
+
+// otherKinds is the kindBit shared by kinds that have no bit of their own.
+const otherKinds = 63
+
+// kindBit returns the bit of kind k in a stackMeta.kinds mask.
+func kindBit(k FrameKind) uint64 {
+	return 1 << min(uint(k), otherKinds)
+}
+
+// kindMask returns the kinds of fs as a mask of kindBits.
+func kindMask(fs []Frame) uint64 {
+	var m uint64
+	for _, f := range fs {
+		m |= kindBit(f.Kind)
+	}
+	return m
 }
 
 // Odd 64-bit constants for hashFrames (from the fractional parts of
@@ -83,7 +245,7 @@ func mum(a, b uint64) uint64 {
 }
 
 // hashFrames hashes a stack. It is not cryptographic; equal stacks give
-// equal hashes and stackTable.intern resolves collisions by comparison.
+// equal hashes and stackTable.lookup resolves collisions by comparison.
 func hashFrames(seed uint64, fs []Frame) uint64 {
 	h := seed ^ uint64(len(fs))*hashK0
 	for _, f := range fs {
