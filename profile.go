@@ -48,7 +48,8 @@ func errNoPrivilege(err error) error {
 
 // startProfiler loads, attaches and starts syncing. The caller must call
 // stop and then close.
-func startProfiler(ctx context.Context, cfg Common) (_ *profiler, err error) {
+// history bounds how long samples are kept (0: the store's default).
+func startProfiler(ctx context.Context, cfg Common, history time.Duration) (_ *profiler, err error) {
 	if cfg.Frequency <= 0 || cfg.Frequency > 100000 {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("-F %d: frequency must be between 1 and 100000 Hz", cfg.Frequency)}
 	}
@@ -97,7 +98,10 @@ func startProfiler(ctx context.Context, cfg Common) (_ *profiler, err error) {
 	for pid := range p.pids {
 		p.mgr.Sync(pid)
 	}
-	p.store = aggregate.NewStoreWithOptions(aggregate.StoreOptions{Period: time.Second / time.Duration(cfg.Frequency)})
+	p.store = aggregate.NewStoreWithOptions(aggregate.StoreOptions{
+		Period:  time.Second / time.Duration(cfg.Frequency),
+		History: history,
+	})
 	p.smp, err = sampler.New(p.objs, sampler.Config{Frequency: cfg.Frequency})
 	if err != nil {
 		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {

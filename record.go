@@ -31,7 +31,8 @@ func (c *RecordCmd) Run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	p, err := startProfiler(ctx, c.Common)
+	// Keep every sample of the recording (plus slack for draining).
+	p, err := startProfiler(ctx, c.Common, c.Duration+time.Minute)
 	if err != nil {
 		return err
 	}
