@@ -113,9 +113,13 @@ func (b *treeBuilder) build(infos []funcInfo) *TreeNode {
 			fi := &infos[n.fn]
 			t.Name, t.Module, t.Kind = fi.name, fi.module, fi.kind
 		}
+	}
+	for i := range b.nodes {
+		n := &b.nodes[i]
 		if n.kids == 0 {
 			continue
 		}
+		t := &out[i]
 		t.Children, kids = kids[:0:n.kids], kids[n.kids:]
 		for c := n.child; c >= 0; c = b.nodes[c].next {
 			t.Children = append(t.Children, &out[c])
