@@ -1,0 +1,451 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+
+	"github.com/pftop/pftop/bpf"
+	"github.com/pftop/pftop/sampler"
+	"github.com/pftop/pftop/symtab"
+	"github.com/pftop/pftop/unwinder"
+)
+
+// ResultPrefix starts the one line a run prints; `make kernels` greps the
+// serial console for it.
+const ResultPrefix = "PFTOP-KERNEL-RESULT"
+
+// chain is what every complete sample of the target holds, root first,
+// ending in the leaf; rootFrame is the root-most user frame.
+var (
+	chain     = []string{"main", "chain_a", "chain_b", "chain_c"}
+	rootFrame = "_start"
+)
+
+// Config says what to check.
+type Config struct {
+	// Target is the chain program (testdata/targets/chain.c) to sample.
+	Target string
+	// Duration is how long the target is sampled.
+	Duration time.Duration
+	// Frequency in Hz per CPU.
+	Frequency int
+	// MinShare is the share of the target's samples that must be complete
+	// and hold the chain.
+	MinShare float64
+	// MinSamples is the fewest target samples that make a verdict.
+	MinSamples int
+	// Log receives progress and diagnostics; nil discards them.
+	Log func(format string, args ...any)
+}
+
+func (c *Config) defaults() {
+	if c.Duration <= 0 {
+		c.Duration = 3 * time.Second
+	}
+	if c.Frequency <= 0 {
+		c.Frequency = 99
+	}
+	if c.MinShare <= 0 {
+		c.MinShare = 0.90
+	}
+	if c.MinSamples <= 0 {
+		c.MinSamples = 30
+	}
+	if c.Log == nil {
+		c.Log = func(string, ...any) {}
+	}
+}
+
+// Program is one loaded program's size as the kernel reports it.
+type Program struct {
+	Name  string
+	Insns int
+	// Verified is true when Insns is the verifier's count of processed
+	// instructions (5.16+); otherwise it is the translated program length.
+	Verified bool
+}
+
+// Result is what one run found.
+type Result struct {
+	Pass     bool
+	Reason   string // why not, when !Pass
+	Kernel   string // uname -r
+	Variant  string // bpf.Objects.Variant
+	Programs []Program
+	Samples  int     // the target's samples
+	Complete int     // of which complete and holding the chain
+	Share    float64 // Complete / Samples
+}
+
+// Largest returns the program with the most instructions.
+func (r *Result) Largest() (Program, bool) {
+	if len(r.Programs) == 0 {
+		return Program{}, false
+	}
+	best := r.Programs[0]
+	for _, p := range r.Programs[1:] {
+		if p.Insns > best.Insns {
+			best = p
+		}
+	}
+	return best, true
+}
+
+// Line is the machine-readable result line:
+//
+//	PFTOP-KERNEL-RESULT PASS kernel=R variant="V" insns=NAME=N insns_kind=verified|xlated samples=N complete=P% programs=a:N,b:N
+//	PFTOP-KERNEL-RESULT FAIL kernel=R ... reason="why"
+func (r *Result) Line() string {
+	var b strings.Builder
+	b.WriteString(ResultPrefix)
+	if r.Pass {
+		b.WriteString(" PASS")
+	} else {
+		b.WriteString(" FAIL")
+	}
+	kernel := r.Kernel
+	if kernel == "" {
+		kernel = "unknown"
+	}
+	fmt.Fprintf(&b, " kernel=%s", kernel)
+	if r.Variant != "" {
+		fmt.Fprintf(&b, " variant=%q", r.Variant)
+	}
+	if p, ok := r.Largest(); ok {
+		kind := "xlated"
+		if p.Verified {
+			kind = "verified"
+		}
+		fmt.Fprintf(&b, " insns=%s=%d insns_kind=%s", p.Name, p.Insns, kind)
+	}
+	if r.Samples > 0 || r.Pass {
+		fmt.Fprintf(&b, " samples=%d complete=%.1f%%", r.Samples, 100*r.Share)
+	}
+	if len(r.Programs) > 0 {
+		parts := make([]string, len(r.Programs))
+		for i, p := range r.Programs {
+			parts[i] = fmt.Sprintf("%s:%d", p.Name, p.Insns)
+		}
+		fmt.Fprintf(&b, " programs=%s", strings.Join(parts, ","))
+	}
+	if !r.Pass {
+		fmt.Fprintf(&b, " reason=%q", oneLine(r.Reason))
+	}
+	return b.String()
+}
+
+// oneLine keeps a reason on the result line: the first line of a verifier
+// log is enough there, the rest is logged above it.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " …"
+	}
+	if len(s) > 400 {
+		s = s[:400] + "…"
+	}
+	return s
+}
+
+// Kernel returns uname -r.
+func Kernel() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "unknown"
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// Check loads every program, samples the chain target with the real
+// unwinder and checks the stacks. It never panics: a panic becomes a
+// failed Result.
+func Check(ctx context.Context, cfg Config) (res Result) {
+	cfg.defaults()
+	res.Kernel = Kernel()
+	defer func() {
+		if p := recover(); p != nil {
+			res.Pass = false
+			res.Reason = fmt.Sprintf("panic: %v", p)
+		}
+	}()
+	if err := check(ctx, cfg, &res); err != nil {
+		res.Pass = false
+		res.Reason = err.Error()
+		return res
+	}
+	res.Pass = true
+	return res
+}
+
+type sample struct {
+	status bpf.Status
+	user   []bpf.Frame // leaf first
+}
+
+func check(ctx context.Context, cfg Config, res *Result) (err error) {
+	if _, err := os.Stat(cfg.Target); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		cfg.Log("warning: raising RLIMIT_MEMLOCK: %v", err)
+	}
+
+	// The target first: its PID goes into the in-kernel filter.
+	tctx, cancelTarget := context.WithCancel(ctx)
+	defer cancelTarget()
+	cmd := exec.CommandContext(tctx, cfg.Target)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start target: %w", err)
+	}
+	defer func() {
+		cancelTarget()
+		cmd.Wait()
+	}()
+	pid := uint32(cmd.Process.Pid)
+	cfg.Log("target %s pid %d", cfg.Target, pid)
+
+	loadStart := time.Now()
+	objs, err := bpf.Load(bpf.Options{PIDs: []uint32{pid}})
+	if err != nil {
+		cfg.Log("load failed:\n%+v", err)
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("verifier rejected the programs: %v", ve)
+		}
+		return fmt.Errorf("load: %w", err)
+	}
+	defer objs.Close()
+	res.Variant = objs.Variant
+	cfg.Log("loaded in %s, variant %q", time.Since(loadStart).Round(time.Millisecond), objs.Variant)
+
+	for _, p := range []struct {
+		name string
+		prog *ebpf.Program
+	}{{"sample", objs.Sample}, {"unwind_native", objs.UnwindNative}, {"process_exit", objs.ProcessExit}} {
+		info, err := p.prog.Info()
+		if err != nil {
+			return fmt.Errorf("program info %s: %w", p.name, err)
+		}
+		pr := Program{Name: p.name}
+		if n, ok := info.VerifiedInstructions(); ok {
+			pr.Insns, pr.Verified = int(n), true
+		} else if size, err := info.TranslatedSize(); err == nil {
+			pr.Insns = size / 8 // struct bpf_insn
+		} else {
+			return fmt.Errorf("program info %s: no instruction count: %w", p.name, err)
+		}
+		res.Programs = append(res.Programs, pr)
+		cfg.Log("program %s: %d instructions (%s)", pr.Name, pr.Insns, map[bool]string{true: "verified", false: "xlated"}[pr.Verified])
+	}
+
+	mgr, err := unwinder.New(unwinder.Config{
+		Maps:          unwinder.KernelMaps{Objs: objs},
+		DeltaCapacity: objs.DeltaCapacity,
+		Self:          os.Getpid(),
+	})
+	if err != nil {
+		return fmt.Errorf("unwinder: %w", err)
+	}
+	defer mgr.Close()
+	if err := mgr.Sync(pid); err != nil {
+		return fmt.Errorf("sync target: %w", err)
+	}
+
+	smp, err := sampler.New(objs, sampler.Config{Frequency: cfg.Frequency})
+	if err != nil {
+		return fmt.Errorf("attach sampling: %w", err)
+	}
+	defer smp.Close()
+
+	bg, cancelBG := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		smp.Close()
+		cancelBG()
+		wg.Wait()
+	}()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		mgr.Run(bg)
+	}()
+	go func() {
+		defer wg.Done()
+		for {
+			ev, err := smp.ReadEvent()
+			if err != nil {
+				return
+			}
+			switch ev.Kind {
+			case bpf.EventSync:
+				if ev.PID == pid {
+					mgr.Request(ev.PID)
+				}
+			case bpf.EventExit:
+				mgr.Exit(ev.PID)
+			}
+		}
+	}()
+	var samples []sample
+	var readErrs int
+	traced := make(chan struct{})
+	go func() {
+		defer close(traced)
+		var s sampler.Sample
+		for {
+			if err := smp.ReadTrace(&s); err != nil {
+				if errors.Is(err, sampler.ErrClosed) {
+					return
+				}
+				readErrs++
+				continue
+			}
+			if s.PID != pid {
+				continue
+			}
+			samples = append(samples, sample{status: s.Status, user: slices.Clone(s.User)})
+		}
+	}()
+
+	select {
+	case <-time.After(cfg.Duration):
+	case <-ctx.Done():
+	}
+	smp.Stop()
+	for deadline := time.Now().Add(2 * time.Second); smp.Pending() > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	smp.Close()
+	<-traced
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c, err := objs.ReadCounters(); err == nil {
+		var parts []string
+		for i, v := range c {
+			if v != 0 {
+				parts = append(parts, fmt.Sprintf("%s=%d", bpf.Counter(i), v))
+			}
+		}
+		cfg.Log("bpf counters: %s", strings.Join(parts, " "))
+	}
+	if readErrs > 0 {
+		cfg.Log("%d trace read errors", readErrs)
+	}
+
+	names := newNamer(mgr)
+	defer names.close()
+	why := map[string]int{}
+	for _, s := range samples {
+		ok, reason := chainOK(s, names)
+		if ok {
+			res.Complete++
+		} else {
+			why[reason]++
+		}
+	}
+	res.Samples = len(samples)
+	if res.Samples > 0 {
+		res.Share = float64(res.Complete) / float64(res.Samples)
+	}
+	cfg.Log("target samples: %d, complete with the chain: %d (%.1f%%)", res.Samples, res.Complete, 100*res.Share)
+	reasons := make([]string, 0, len(why))
+	for r := range why {
+		reasons = append(reasons, r)
+	}
+	sort.Slice(reasons, func(i, j int) bool { return why[reasons[i]] > why[reasons[j]] })
+	for i, r := range reasons {
+		if i == 5 {
+			break
+		}
+		cfg.Log("incomplete: %d × %s", why[r], r)
+	}
+
+	switch {
+	case res.Samples < cfg.MinSamples:
+		return fmt.Errorf("only %d samples of the target in %s, want at least %d", res.Samples, cfg.Duration, cfg.MinSamples)
+	case res.Share < cfg.MinShare:
+		top := "?"
+		if len(reasons) > 0 {
+			top = reasons[0]
+		}
+		return fmt.Errorf("%.1f%% of %d samples complete, want %.0f%%; most common failure: %s",
+			100*res.Share, res.Samples, 100*cfg.MinShare, top)
+	}
+	return nil
+}
+
+// chainOK says whether s is a complete stack that reaches the root and
+// ends in the chain, and if not, why.
+func chainOK(s sample, names *namer) (bool, string) {
+	if s.status != bpf.StatusOK {
+		return false, "status: " + s.status.String()
+	}
+	user := make([]string, len(s.user))
+	for i, f := range s.user {
+		user[len(s.user)-1-i] = names.name(f) // root first
+	}
+	if len(user) < len(chain)+1 {
+		return false, "too short: " + strings.Join(user, ";")
+	}
+	if user[0] != rootFrame {
+		return false, fmt.Sprintf("root-most frame %s, want %s: %s", user[0], rootFrame, strings.Join(user, ";"))
+	}
+	if !slices.Equal(user[len(user)-len(chain):], chain) {
+		return false, "chain not whole at the leaf: " + strings.Join(user, ";")
+	}
+	return true, ""
+}
+
+// namer names user frames from the symbol tables of the files the
+// unwinder registered.
+type namer struct {
+	mgr   *unwinder.Manager
+	files map[uint64]*symtab.File
+}
+
+func newNamer(mgr *unwinder.Manager) *namer {
+	return &namer{mgr: mgr, files: map[uint64]*symtab.File{}}
+}
+
+func (n *namer) name(f bpf.Frame) string {
+	if f.FileId == 0 {
+		return fmt.Sprintf("[anon+%#x]", f.Addr)
+	}
+	st, seen := n.files[f.FileId]
+	if !seen {
+		if file, ok := n.mgr.Lookup(f.FileId); ok && file.Reader != nil {
+			if t, err := symtab.NewFile(file.Reader); err == nil {
+				st = t
+			}
+		}
+		n.files[f.FileId] = st
+	}
+	if st != nil {
+		if sym, ok := st.Lookup(f.Addr); ok {
+			return sym.Name
+		}
+	}
+	return fmt.Sprintf("[%x+%#x]", f.FileId, f.Addr)
+}
+
+func (n *namer) close() {
+	for _, st := range n.files {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
