@@ -17,9 +17,9 @@ type dataMsg struct {
 	gen    uint64
 	health Health
 
-	top    *aggregate.TopResult // the table (and the header's sample count)
-	fn     funcRef              // the callers panel's function
-	edges  bool                 // callers and callees were queried
+	top              *aggregate.TopResult // the table (and the header's sample count)
+	fn               funcRef              // the callers panel's function
+	edges            bool                 // callers and callees were queried
 	callers, callees []aggregate.FunctionRow
 
 	procs      []aggregate.ProcessRow // nil unless the process picker is open
