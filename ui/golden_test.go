@@ -14,6 +14,11 @@ import (
 // Golden files live in testdata/<test name>.golden; `go test ./ui/ -update`
 // rewrites them.
 
+func checkGolden(t *testing.T, s string) {
+	t.Helper()
+	golden.RequireEqual(t, s)
+}
+
 func checkScreen(t *testing.T, h *harness) {
 	t.Helper()
 	s := h.screen()

@@ -6,6 +6,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // helpModel is the key help (`?`): every binding of the keymap, by group,
@@ -71,11 +72,13 @@ func (h helpModel) lines() []string {
 		}
 		blocks = append(blocks, append(block, ""))
 	}
-	mouse := "wheel scrolls · click selects · click a column title sorts · click [ ] marks"
-	if !h.common.Mouse {
-		mouse = "off (--no-mouse)"
+	mouse := []string{st.Title.Render("Mouse")}
+	if h.common.Mouse {
+		mouse = append(mouse, "  wheel     scroll", "  click     select a row", "  click     a column title: sort by it", "  click     a picker's [ ]: mark")
+	} else {
+		mouse = append(mouse, "  off (--no-mouse)")
 	}
-	blocks = append(blocks, []string{st.Title.Render("Mouse"), "  " + mouse})
+	blocks = append(blocks, mouse)
 
 	columns := balance(blocks, max(h.width/helpColWidth, 1))
 	rows := 0
@@ -95,7 +98,7 @@ func (h helpModel) lines() []string {
 				sb.WriteString(strings.Repeat(" ", max(helpColWidth-lipgloss.Width(cell), 0)))
 			}
 		}
-		out[i] = strings.TrimRight(sb.String(), " ")
+		out[i] = ansi.Truncate(strings.TrimRight(sb.String(), " "), h.width, "")
 	}
 	return out
 }

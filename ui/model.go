@@ -235,11 +235,11 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.window = nextWindow(m.window)
 		return m, m.requery()
 	case key.Matches(msg, km.Processes) && m.state != stateProcs:
-		m.procs = m.procs.open(m.filter.PIDs)
+		m.procs = m.procs.open()
 		m.state = stateProcs
 		return m, m.requery()
 	case key.Matches(msg, km.Containers) && m.state != stateContainers:
-		m.containers = m.containers.open(m.filter.Containers)
+		m.containers = m.containers.open()
 		m.state = stateContainers
 		return m, m.requery()
 	case key.Matches(msg, km.Pause) && !picker:

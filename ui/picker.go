@@ -58,10 +58,10 @@ func (p *picker[R, K]) SetSize(w, h int) {
 	p.nav = p.nav.clamp(len(p.rows), p.pageHeight())
 }
 
-// open shows the picker with the keys of the current filter marked.
-func (p picker[R, K]) open(marked []K) picker[R, K] {
-	p.marked = slices.Sorted(slices.Values(marked))
-	p.marked = slices.Compact(p.marked)
+// open shows the picker with nothing marked and the cursor on the first
+// row: enter picks the row under the cursor, space marks several.
+func (p picker[R, K]) open() picker[R, K] {
+	p.marked = nil
 	p.nav = listNav{}
 	p.loaded = false
 	return p
