@@ -33,14 +33,20 @@ func (l *lineBuilder) addAll(segs ...segment) bool {
 // headerView renders the three header lines: the box, the window and
 // filters, and the profiler's health.
 func (m Model) headerView() string {
+	return strings.Join([]string{m.headerBox(), m.headerWindow(), m.headerHealth()}, "\n")
+}
+
+// field adds "  label value" if it fits whole.
+func (m Model) field(l *lineBuilder, label, value string, style *lipgloss.Style) {
+	l.addAll(segment{"  " + label + " ", &m.common.Styles.Label}, segment{value, style})
+}
+
+// headerBox is pftop, the box, the views and live/paused on the right.
+func (m Model) headerBox() string {
 	st := m.common.Styles
 	w := m.common.Width
 	h := m.health
-	field := func(l *lineBuilder, label, value string, style *lipgloss.Style) {
-		l.addAll(segment{"  " + label + " ", &st.Label}, segment{value, style})
-	}
-
-	// Line 1: pftop, the box, the views and live/paused on the right.
+	field := m.field
 	right := newLine(w)
 	for i, v := range m.views {
 		right.add(" ", nil)
@@ -69,24 +75,33 @@ func (m Model) headerView() string {
 	field(&l1, "samples/s", strconv.FormatFloat(h.SamplesPerSec, 'f', 0, 64), &st.Value)
 	l1.max = max(w-right.w, 0)
 	l1.pad(l1.max, nil)
-	line1 := l1.String() + right.String()
+	return l1.String() + right.String()
+}
 
-	// Line 2: the window, what it holds, the filters.
-	l2 := newLine(w)
+// headerWindow is the window, what it holds, and the filters.
+func (m Model) headerWindow() string {
+	st := m.common.Styles
+	l2 := newLine(m.common.Width)
 	l2.add("window ", &st.Label)
 	l2.add(formatWindow(m.window), &st.Value)
 	if m.top.loaded {
 		l2.addAll(segment{" (" + strconv.FormatInt(m.top.res.Samples, 10) + " samples over " + formatDuration(m.top.res.Window) + ")", &st.Muted})
 	}
 	if m.filter.Empty() {
-		field(&l2, "filter", "none", &st.Muted)
+		m.field(&l2, "filter", "none", &st.Muted)
 	} else {
 		l2.add("  filter ", &st.Label)
 		l2.add(m.filter.String(), &st.Warn) // cut rather than hidden
 	}
+	return l2.String()
+}
 
-	// Line 3: health.
-	l3 := newLine(w)
+// headerHealth is what pftop could not see and what it costs.
+func (m Model) headerHealth() string {
+	st := m.common.Styles
+	h := m.health
+	field := m.field
+	l3 := newLine(m.common.Width)
 	l3.add("health", &st.Label)
 	count := func(label string, n int64) {
 		style := &st.Good
@@ -116,7 +131,7 @@ func (m Model) headerView() string {
 		field(&l3, "otlp sent", strconv.FormatInt(h.Exported, 10), &st.Value)
 		count("dropped", h.ExportDropped)
 	}
-	return strings.Join([]string{line1, l2.String(), l3.String()}, "\n")
+	return l3.String()
 }
 
 // formatShare prints a share (0 to 1) as a percentage with one decimal.
