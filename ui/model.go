@@ -110,7 +110,7 @@ func New(src Source, opts Options) Model {
 }
 
 // Run runs the live view on the terminal until the user quits or ctx is
-// done (which is not an error). opts adds tea.ProgramOptions, for tests.
+// done (which is not an error). popts are extra tea.ProgramOptions.
 func Run(ctx context.Context, src Source, opts Options, popts ...tea.ProgramOption) error {
 	p := tea.NewProgram(New(src, opts), append([]tea.ProgramOption{tea.WithContext(ctx)}, popts...)...)
 	_, err := p.Run()
