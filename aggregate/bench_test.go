@@ -41,10 +41,24 @@ func benchTraces(n, distinct, depth int) []Trace {
 	return ts
 }
 
-func BenchmarkStoreAdd(b *testing.B) {
-	ts := benchTraces(1<<16, 1000, 30)
+// BenchmarkIngest measures Add on one goroutine with the real clock:
+// 20k distinct stacks of depth 20 from a call graph, over 200 threads.
+// Goal (issue 4): at least 1M samples/s on one core.
+func BenchmarkIngest(b *testing.B) {
+	pool := newBenchPool(5000)
+	rng := rand.New(rand.NewPCG(3, 4))
+	stacks := pool.stacks(rng, 20_000)
+	ts := make([]Trace, 1<<16)
+	for i := range ts {
+		pid := uint32(1000 + rng.IntN(50))
+		ts[i] = Trace{
+			PID: pid, TID: pid + uint32(rng.IntN(4)), Comm: "proc" + strconv.Itoa(int(pid)),
+			Container: pool.containers[pid%uint32(len(pool.containers))],
+			Frames:    stacks[zipf(rng, len(stacks))],
+		}
+	}
 	s := NewStore()
-	for i := range ts { // warm: intern all stacks first
+	for i := range ts { // warm: intern the stacks first
 		s.Add(&ts[i])
 	}
 	b.ReportAllocs()

@@ -27,7 +27,9 @@ type fnKey struct{ name, module string }
 // Symbolizer, or a table grown past its cap) invalidates all of them at
 // once.
 //
-// Its lock is never held while taking the Store's.
+// A query that symbolizes holds mu from start to end, so the epoch stays
+// put while it runs; it takes the Store's lock inside it. Nothing takes
+// mu while holding the Store's lock.
 type funcTable struct {
 	mu       sync.Mutex
 	epoch    uint32 // never 0, which marks "not cached"
@@ -48,21 +50,24 @@ type stackCount struct {
 	id     stackID
 	gen    uint32
 	count  int64
-	frames []Frame  // immutable, see stackTable
-	fns    []funcID // leaf first; valid when epoch is the funcTable's
+	fns    []funcID // leaf first; cached when epoch is the funcTable's
 	epoch  uint32
+	frames []Frame // when fns is not cached
 }
 
-// resolve fills the fns of every stack whose list is not cached for the
-// current epoch, symbolizing each distinct frame once. It returns the
-// function infos, which stay valid and unchanged after the call, and
-// the indexes of the stacks it filled.
-func (t *funcTable) resolve(sym Symbolizer, stacks []stackCount) (infos []funcInfo, filled []int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// beginLocked readies the table for a query symbolizing with sym and
+// returns the epoch the query works in.
+func (t *funcTable) beginLocked(sym Symbolizer) uint32 {
 	if !sameSymbolizer(t.owner, sym) || len(t.infos) > t.max {
 		t.reset(sym)
 	}
+	return t.epoch
+}
+
+// resolveLocked fills the fns of every stack whose list is not cached,
+// symbolizing each distinct frame once, and returns the indexes of the
+// stacks it filled.
+func (t *funcTable) resolveLocked(sym Symbolizer, stacks []stackCount) (filled []int) {
 	var frames map[Frame][]funcID
 	var buf []funcID
 	for i := range stacks {
@@ -82,13 +87,13 @@ func (t *funcTable) resolve(sym Symbolizer, stacks []stackCount) (infos []funcIn
 			}
 			buf = append(buf, ids...)
 		}
-		st.fns, st.epoch = slices.Clone(buf), t.epoch
+		st.fns, st.epoch, st.frames = slices.Clone(buf), t.epoch, nil
 		if st.fns == nil {
 			st.fns = []funcID{}
 		}
 		filled = append(filled, i)
 	}
-	return t.infos, filled
+	return filled
 }
 
 // reset starts a new epoch for sym with no functions. The old infos

@@ -38,10 +38,27 @@ func checkTables(t *testing.T, s *Store) {
 		}
 		if m.live {
 			live++
-			if id, ok := s.stacks.lookup(m.hash, s.stacks.frames(stackID(i))); !ok || id != stackID(i) {
+			if id, ok := s.stacks.lookup(m.hash, s.stacks.appendFrames(nil, stackID(i))); !ok || id != stackID(i) {
 				t.Errorf("stack %d not found by its hash", i)
 			}
 		}
+	}
+	frameRefs := map[frameID]uint32{}
+	for i := range s.stacks.meta {
+		if s.stacks.meta[i].live {
+			for _, fid := range s.stacks.ids(stackID(i)) {
+				frameRefs[fid]++
+			}
+		}
+	}
+	ft := &s.stacks.frames
+	for i := range ft.frames {
+		if got, want := ft.refs[i], frameRefs[frameID(i)]; got != want {
+			t.Errorf("frame %d: refs %d, stacks hold it %d times", i, got, want)
+		}
+	}
+	if len(ft.byFrame) != len(frameRefs) || len(ft.byFrame)+len(ft.free) != len(ft.frames) {
+		t.Errorf("%d frames interned, %d held by stacks, %d free of %d", len(ft.byFrame), len(frameRefs), len(ft.free), len(ft.frames))
 	}
 	if live != s.stacks.live || live+len(s.stacks.free) != len(s.stacks.meta) {
 		t.Errorf("%d live stacks, table says %d, %d free of %d", live, s.stacks.live, len(s.stacks.free), len(s.stacks.meta))

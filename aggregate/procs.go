@@ -10,7 +10,7 @@ import (
 // that thread was sampled, else the name of its most sampled thread
 // name; its Container is the one most of its samples came from.
 func (s *Store) Processes(q Query) []ProcessRow {
-	sc := s.gather(q, true)
+	sc := s.gather(q, true, 0)
 	type proc struct {
 		row     ProcessRow
 		main    bool             // row.Comm is the main thread's
@@ -68,7 +68,7 @@ func mostSamples(m map[string]int64) string {
 // as ID "", by samples descending, then ID. Processes counts the distinct
 // PIDs sampled in each.
 func (s *Store) Containers(q Query) []ContainerRow {
-	sc := s.gather(q, true)
+	sc := s.gather(q, true, 0)
 	type ctr struct {
 		row  ContainerRow
 		pids map[uint32]struct{}

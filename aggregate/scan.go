@@ -71,8 +71,11 @@ func (s *Store) stackOKLocked(f *filter, id stackID) bool {
 	}
 	if f.exact[id] == 0 {
 		f.exact[id] = -1
-		if slices.ContainsFunc(s.stacks.frames(id), func(fr Frame) bool { return fr.Kind == f.kind }) {
-			f.exact[id] = 1
+		for _, fid := range s.stacks.ids(id) {
+			if s.stacks.frames.frames[fid].Kind == f.kind {
+				f.exact[id] = 1
+				break
+			}
 		}
 	}
 	return f.exact[id] > 0
@@ -122,8 +125,9 @@ type threadCount struct {
 
 // gather counts the samples q selects, per stack or per thread. It holds
 // the lock for one pass over the window's entries and a copy of what the
-// query needs of the stacks or threads it saw.
-func (s *Store) gather(q Query, byThread bool) scan {
+// query needs of the stacks or threads it saw: per stack, its function
+// list when one is cached for epoch, else its frames.
+func (s *Store) gather(q Query, byThread bool, epoch uint32) scan {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock()
@@ -172,11 +176,24 @@ func (s *Store) gather(q Query, byThread bool) scan {
 		return sc
 	}
 	sc.stacks = make([]stackCount, len(touched))
+	size := 0
 	for j, i := range touched {
 		m := &s.stacks.meta[i]
-		sc.stacks[j] = stackCount{
-			id: stackID(i), gen: m.gen, count: counts[i],
-			frames: s.stacks.frames(stackID(i)), fns: m.fns, epoch: m.fnsEpoch,
+		sc.stacks[j] = stackCount{id: stackID(i), gen: m.gen, count: counts[i], fns: m.fns, epoch: m.fnsEpoch}
+		if m.fnsEpoch != epoch {
+			size += m.end - m.off
+		}
+	}
+	if size > 0 {
+		// All the frames to symbolize in one allocation.
+		frames := make([]Frame, 0, size)
+		for j := range sc.stacks {
+			st := &sc.stacks[j]
+			if st.epoch != epoch {
+				off := len(frames)
+				frames = s.stacks.appendFrames(frames, st.id)
+				st.frames = frames[off:len(frames):len(frames)]
+			}
 		}
 	}
 	return sc
@@ -190,10 +207,13 @@ type symbolized struct {
 
 // gatherSymbolized gathers q by stack and gives every stack its function
 // list: cached ones are reused, the others symbolized without the
-// Store's lock and then cached.
+// Store's lock and then cached. Symbolizing queries run one at a time.
 func (s *Store) gatherSymbolized(q Query, sym Symbolizer) symbolized {
-	sc := s.gather(q, false)
-	infos, filled := s.funcs.resolve(sym, sc.stacks)
+	s.funcs.mu.Lock()
+	defer s.funcs.mu.Unlock()
+	epoch := s.funcs.beginLocked(sym)
+	sc := s.gather(q, false, epoch)
+	filled := s.funcs.resolveLocked(sym, sc.stacks)
 	if len(filled) > 0 {
 		s.mu.Lock()
 		for _, i := range filled {
@@ -204,5 +224,7 @@ func (s *Store) gatherSymbolized(q Query, sym Symbolizer) symbolized {
 		}
 		s.mu.Unlock()
 	}
-	return symbolized{scan: sc, infos: infos}
+	// infos is only appended to, or replaced by a reset: the part this
+	// query sees stays valid without the lock.
+	return symbolized{scan: sc, infos: s.funcs.infos}
 }

@@ -3,7 +3,6 @@ package aggregate
 import (
 	"hash/maphash"
 	"math/bits"
-	"slices"
 	"unsafe"
 )
 
@@ -31,37 +30,62 @@ type stackMeta struct {
 	fnsEpoch uint32
 }
 
-// stackTable interns stacks: each distinct []Frame is copied once into a
-// single arena and named by its slot in meta. Lookups go through a map from
-// the stack's hash to the newest stack with that hash; stacks sharing a
-// hash are chained through next.
-//
-// The frames of a live stack are never modified, and the arena is only
-// appended to or replaced (by compaction), never overwritten, so a slice
-// returned by frames stays valid, unchanged, after the table's lock is
-// released, even when the stack is later freed.
+// stackTable interns frames and stacks: each distinct Frame is stored
+// once in frames and named by a frameID, each distinct stack once as a
+// run of frameIDs in a single arena, named by its slot in meta. Lookups
+// go through a map from the stack's hash to the newest stack with that
+// hash; stacks sharing a hash are chained through next. A frame lives
+// while a stack holds it, a stack while a bucket entry counts it.
 type stackTable struct {
-	arena  []Frame
-	dead   int // arena frames of freed stacks, reclaimed by compact
+	arena  []frameID
+	dead   int // arena slots of freed stacks, reclaimed by compact
 	meta   []stackMeta
 	free   []stackID // freed slots, reused by insert
 	live   int
 	byHash map[uint64]stackID // hash -> newest stack with that hash
 	fnsLen int                // sum of len(meta[i].fns), for memory estimates
+	frames frameTable
 }
 
 func newStackTable() stackTable {
-	return stackTable{byHash: make(map[uint64]stackID)}
+	return stackTable{byHash: make(map[uint64]stackID), frames: newFrameTable()}
 }
 
 // len returns the number of live stacks.
 func (t *stackTable) len() int { return t.live }
 
-// frames returns the frames of the live stack id. The caller must not
+// ids returns the frame IDs of the live stack id. The caller must not
 // modify them.
-func (t *stackTable) frames(id stackID) []Frame {
+func (t *stackTable) ids(id stackID) []frameID {
 	m := &t.meta[id]
 	return t.arena[m.off:m.end:m.end]
+}
+
+// appendFrames appends the frames of the live stack id to dst.
+func (t *stackTable) appendFrames(dst []Frame, id stackID) []Frame {
+	for _, fid := range t.ids(id) {
+		dst = append(dst, t.frames.frames[fid])
+	}
+	return dst
+}
+
+// stackLen returns the number of frames of the live stack id.
+func (t *stackTable) stackLen(id stackID) int {
+	return t.meta[id].end - t.meta[id].off
+}
+
+// equal reports whether the live stack id is fs.
+func (t *stackTable) equal(id stackID, fs []Frame) bool {
+	ids := t.ids(id)
+	if len(ids) != len(fs) {
+		return false
+	}
+	for i, fid := range ids {
+		if t.frames.frames[fid] != fs[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // lookup returns the ID of the live stack equal to fs. h must be
@@ -72,7 +96,7 @@ func (t *stackTable) lookup(h uint64, fs []Frame) (stackID, bool) {
 		return 0, false
 	}
 	for id := head; id != noStack; id = t.meta[id].next {
-		if slices.Equal(t.frames(id), fs) {
+		if t.equal(id, fs) {
 			return id, true
 		}
 	}
@@ -95,7 +119,9 @@ func (t *stackTable) insert(h uint64, fs []Frame) stackID {
 		t.meta = append(t.meta, stackMeta{})
 	}
 	off := len(t.arena)
-	t.arena = append(t.arena, fs...)
+	for _, f := range fs {
+		t.arena = append(t.arena, t.frames.intern(f))
+	}
 	m := &t.meta[id]
 	*m = stackMeta{
 		off:   off,
@@ -151,6 +177,9 @@ func (t *stackTable) remove(id stackID) {
 			}
 		}
 	}
+	for _, fid := range t.ids(id) {
+		t.frames.release(fid)
+	}
 	t.dead += m.end - m.off
 	t.fnsLen -= len(m.fns)
 	*m = stackMeta{gen: m.gen + 1}
@@ -164,13 +193,12 @@ func (t *stackTable) remove(id stackID) {
 const minCompact = 1 << 14
 
 // maybeCompact copies the live stacks into a new arena once most of the
-// old one is dead. The old arena is left untouched for readers that still
-// hold slices of it.
+// old one is dead.
 func (t *stackTable) maybeCompact() {
 	if t.dead < minCompact || t.dead*2 < len(t.arena) {
 		return
 	}
-	arena := make([]Frame, 0, (len(t.arena)-t.dead)*5/4)
+	arena := make([]frameID, 0, (len(t.arena)-t.dead)*5/4)
 	for i := range t.meta {
 		m := &t.meta[i]
 		if !m.live {
@@ -192,12 +220,60 @@ func (t *stackTable) setFns(id stackID, fns []funcID, epoch uint32) {
 
 // memoryBytes estimates the table's heap use.
 func (t *stackTable) memoryBytes() int64 {
-	n := int64(cap(t.arena)) * int64(unsafe.Sizeof(Frame{}))
+	n := int64(cap(t.arena)) * int64(unsafe.Sizeof(frameID(0)))
 	n += int64(cap(t.meta)) * int64(unsafe.Sizeof(stackMeta{}))
 	n += int64(cap(t.free)) * int64(unsafe.Sizeof(stackID(0)))
 	n += mapBytes(len(t.byHash), int(unsafe.Sizeof(uint64(0))+unsafe.Sizeof(stackID(0))))
 	n += int64(t.fnsLen) * int64(unsafe.Sizeof(funcID(0)))
-	return n
+	return n + t.frames.memoryBytes()
+}
+
+// frameID names one distinct Frame within a stackTable.
+type frameID uint32
+
+// frameTable interns frames, counting the stack slots that hold each.
+type frameTable struct {
+	frames  []Frame   // by frameID
+	refs    []uint32  // by frameID; 0: free slot
+	byFrame map[Frame]frameID
+	free    []frameID
+}
+
+func newFrameTable() frameTable {
+	return frameTable{byFrame: make(map[Frame]frameID)}
+}
+
+// intern returns the ID of f and takes a reference to it.
+func (t *frameTable) intern(f Frame) frameID {
+	id, ok := t.byFrame[f]
+	if !ok {
+		if n := len(t.free); n > 0 {
+			id = t.free[n-1]
+			t.free = t.free[:n-1]
+			t.frames[id] = f
+		} else {
+			id = frameID(len(t.frames))
+			t.frames = append(t.frames, f)
+			t.refs = append(t.refs, 0)
+		}
+		t.byFrame[f] = id
+	}
+	t.refs[id]++
+	return id
+}
+
+// release drops one reference to id and frees the frame with the last.
+func (t *frameTable) release(id frameID) {
+	if t.refs[id]--; t.refs[id] == 0 {
+		delete(t.byFrame, t.frames[id])
+		t.frames[id] = Frame{}
+		t.free = append(t.free, id)
+	}
+}
+
+func (t *frameTable) memoryBytes() int64 {
+	n := int64(cap(t.frames))*int64(unsafe.Sizeof(Frame{})) + int64(cap(t.refs)+cap(t.free))*4
+	return n + mapBytes(len(t.byFrame), int(unsafe.Sizeof(Frame{})+unsafe.Sizeof(frameID(0))))
 }
 
 // mapBytes estimates the heap use of a map holding n entries of kv bytes:

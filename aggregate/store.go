@@ -208,17 +208,17 @@ func (s *Store) Snapshot() *Profile {
 		id := stackID(k)
 		if _, ok := copied[id]; !ok {
 			copied[id] = nil
-			size += len(s.stacks.frames(id))
+			size += s.stacks.stackLen(id)
 		}
 	}
 	arena := make([]Frame, 0, size)
 	samples := make([]ProfileSample, 0, len(counts))
 	for k, n := range counts {
 		id := stackID(k)
-		frames := copied[id]
-		if frames == nil {
+		frames, ok := copied[id]
+		if !ok || frames == nil {
 			off := len(arena)
-			arena = append(arena, s.stacks.frames(id)...)
+			arena = s.stacks.appendFrames(arena, id)
 			frames = arena[off:len(arena):len(arena)]
 			copied[id] = frames
 		}

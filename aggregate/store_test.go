@@ -161,7 +161,7 @@ func TestStackTableCollisions(t *testing.T) {
 		if got := tab.intern(42, st); got != ids[i] {
 			t.Errorf("intern(%v) = %d, first gave %d", st, got, ids[i])
 		}
-		if got := tab.frames(ids[i]); !slices.Equal(got, st) {
+		if got := tab.appendFrames(nil, ids[i]); !slices.Equal(got, st) {
 			t.Errorf("frames(%d) = %v, want %v", ids[i], got, st)
 		}
 	}
