@@ -233,8 +233,8 @@ type frameID uint32
 
 // frameTable interns frames, counting the stack slots that hold each.
 type frameTable struct {
-	frames  []Frame   // by frameID
-	refs    []uint32  // by frameID; 0: free slot
+	frames  []Frame  // by frameID
+	refs    []uint32 // by frameID; 0: free slot
 	byFrame map[Frame]frameID
 	free    []frameID
 }
