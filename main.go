@@ -29,6 +29,7 @@ type Common struct {
 	Frequency int           `short:"F" default:"99" help:"Samples per second per CPU."`
 	PID       []int         `short:"p" name:"pid" help:"Only these processes (repeatable)."`
 	Comm      string        `help:"Only processes with this command name."`
+	Container string        `help:"Only processes in this container (ID or its first 12+ hex digits)."`
 	NoKernel  bool          `help:"Leave kernel frames out."`
 	Stats     bool          `help:"Print the BPF and unwinder counters to stderr at exit."`
 	StartWait time.Duration `hidden:"" default:"0s" help:"Wait this long after attaching before counting samples."`
@@ -93,8 +94,10 @@ func (VersionCmd) Run() error {
 // TopCmd is the live view.
 type TopCmd struct {
 	Common
-}
-
-func (c *TopCmd) Run() error {
-	return &exitError{code: exitRuntime, err: errors.New("the live view is not built yet: use `pftop record`")}
+	Delay      time.Duration `short:"d" default:"1s" help:"Refresh every DELAY."`
+	Window     time.Duration `default:"5s" help:"Span of recent data shown (w cycles 5s, 30s, 5m, all)."`
+	Batch      bool          `short:"b" help:"Print the top table as plain text every DELAY, like top -b (no TTY needed)."`
+	Iterations int           `short:"n" help:"With --batch: print this many tables, then exit (0: until killed)."`
+	Rows       int           `default:"30" help:"With --batch: functions per table."`
+	NoMouse    bool          `help:"Leave the mouse to the terminal."`
 }

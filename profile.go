@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pftop/pftop/aggregate"
+	"github.com/pftop/pftop/aggregate/container"
 	"github.com/pftop/pftop/bpf"
 	"github.com/pftop/pftop/sampler"
 	"github.com/pftop/pftop/unwinder"
@@ -29,6 +32,12 @@ type profiler struct {
 	store *aggregate.Store
 
 	pids map[uint32]bool // empty: every process
+
+	contMu     sync.Mutex
+	containers map[uint32]string // container ID per PID, "" on the host
+
+	containerID     string // --container resolved to a full ID
+	containerFilter string // the same, when samples are filtered by it
 
 	started       time.Time
 	firstComplete atomic.Int64 // ns after start of the first complete stack, 0 until then
@@ -48,15 +57,32 @@ func errNoPrivilege(err error) error {
 
 // startProfiler loads, attaches and starts syncing. The caller must call
 // stop and then close.
+// profilerOptions are the choices that differ between commands.
+type profilerOptions struct {
+	// sampleAll samples every process even when cfg names some: the
+	// live view filters interactively. Otherwise -p filters in the kernel.
+	sampleAll bool
+}
+
 // history bounds how long samples are kept (0: the store's default).
-func startProfiler(ctx context.Context, cfg Common, history time.Duration) (_ *profiler, err error) {
+func startProfiler(ctx context.Context, cfg Common, history time.Duration, opts profilerOptions) (_ *profiler, err error) {
 	if cfg.Frequency <= 0 || cfg.Frequency > 100000 {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("-F %d: frequency must be between 1 and 100000 Hz", cfg.Frequency)}
 	}
 	if os.Geteuid() != 0 && !haveBPFCaps() {
 		return nil, errNoPrivilege(errors.New("not running as root"))
 	}
-	p := &profiler{cfg: cfg, pids: map[uint32]bool{}, started: time.Now(), done: make(chan struct{})}
+	p := &profiler{cfg: cfg, pids: map[uint32]bool{}, containers: map[uint32]string{}, started: time.Now(), done: make(chan struct{})}
+	if cfg.Container != "" {
+		id, err := resolveContainer(cfg.Container)
+		if err != nil {
+			return nil, &exitError{code: exitUsage, err: err}
+		}
+		p.containerID = id
+		if !opts.sampleAll {
+			p.containerFilter = id
+		}
+	}
 	for _, pid := range cfg.PID {
 		if pid <= 0 {
 			return nil, &exitError{code: exitUsage, err: fmt.Errorf("-p %d: not a process id", pid)}
@@ -76,8 +102,12 @@ func startProfiler(ctx context.Context, cfg Common, history time.Duration) (_ *p
 		fmt.Fprintf(os.Stderr, "pftop: warning: raising RLIMIT_MEMLOCK: %v\n", err)
 	}
 	var filter []uint32
-	for pid := range p.pids {
-		filter = append(filter, pid)
+	if !opts.sampleAll {
+		for pid := range p.pids {
+			filter = append(filter, pid)
+		}
+	} else {
+		p.pids = map[uint32]bool{}
 	}
 	if p.objs, err = bpf.Load(bpf.Options{PIDs: filter}); err != nil {
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EPERM) {
@@ -143,6 +173,9 @@ func (p *profiler) readEvents() {
 			}
 		case bpf.EventExit:
 			p.mgr.Exit(ev.PID)
+			p.contMu.Lock()
+			delete(p.containers, ev.PID)
+			p.contMu.Unlock()
 		}
 	}
 }
@@ -165,6 +198,10 @@ func (p *profiler) readTraces() {
 		if p.cfg.Comm != "" && s.Comm != p.cfg.Comm {
 			continue
 		}
+		t.Container = p.containerOf(s.PID)
+		if p.containerFilter != "" && t.Container != p.containerFilter {
+			continue
+		}
 		p.traces.Add(1)
 		if s.Status == bpf.StatusOK && len(s.User) > 0 {
 			p.complete.Add(1)
@@ -180,7 +217,13 @@ func (p *profiler) readTraces() {
 			}
 		}
 		for _, u := range s.User {
-			t.Frames = append(t.Frames, aggregate.Frame{Kind: aggregate.KindNative, FileID: u.FileId, Addr: u.Addr})
+			f := aggregate.Frame{Kind: aggregate.KindNative, FileID: u.FileId, Addr: u.Addr}
+			if f.FileID == 0 {
+				if id, addr, ok := p.mgr.Resolve(s.PID, f.Addr); ok {
+					f.FileID, f.Addr = id, addr
+				}
+			}
+			t.Frames = append(t.Frames, f)
 		}
 		if !s.Status.Complete() {
 			t.Frames = append(t.Frames, aggregate.Frame{Kind: aggregate.KindError, Addr: uint64(s.Status)})
@@ -248,4 +291,41 @@ func (p *profiler) printStats() {
 	fc := time.Duration(p.firstComplete.Load())
 	fmt.Fprintf(os.Stderr, "traces: kept=%d complete=%d first_complete_after=%s read_errors=%d\n",
 		p.traces.Load(), p.complete.Load(), fc.Round(time.Millisecond), p.readErrors.Load())
+}
+
+// containerOf returns pid's container ID, reading /proc/PID/cgroup the
+// first time the process is seen.
+func (p *profiler) containerOf(pid uint32) string {
+	p.contMu.Lock()
+	defer p.contMu.Unlock()
+	if id, ok := p.containers[pid]; ok {
+		return id
+	}
+	info, _ := container.Lookup("/proc", pid)
+	p.containers[pid] = info.ID
+	return info.ID
+}
+
+// resolveContainer finds the full ID of a running container from an ID or
+// a prefix of at least 12 hex digits, as docker and podman print them.
+func resolveContainer(prefix string) (string, error) {
+	prefix = strings.ToLower(prefix)
+	if len(prefix) < 12 {
+		return "", fmt.Errorf("--container %q: give at least 12 hex digits of the ID", prefix)
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return "", fmt.Errorf("list processes: %w", err)
+	}
+	for _, e := range ents {
+		pid, err := strconv.ParseUint(e.Name(), 10, 32)
+		if err != nil {
+			continue
+		}
+		info, err := container.Lookup("/proc", uint32(pid))
+		if err == nil && info.ID != "" && strings.HasPrefix(info.ID, prefix) {
+			return info.ID, nil
+		}
+	}
+	return "", fmt.Errorf("--container %s: no running process is in such a container", prefix)
 }

@@ -32,7 +32,7 @@ func (c *RecordCmd) Run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	// Keep every sample of the recording (plus slack for draining).
-	p, err := startProfiler(ctx, c.Common, c.Duration+time.Minute)
+	p, err := startProfiler(ctx, c.Common, c.Duration+time.Minute, profilerOptions{})
 	if err != nil {
 		return err
 	}

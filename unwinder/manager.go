@@ -681,3 +681,22 @@ func (m *Manager) Close() error {
 	}
 	return nil
 }
+
+// Resolve maps a PC of pid to its executable's short ID and file address,
+// when one of pid's published file mappings holds it. The BPF side sends a
+// bare PC for frames it sampled before the process was synced; this names
+// them once the sync has happened.
+func (m *Manager) Resolve(pid uint32, pc uint64) (short, addr uint64, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.procs[pid]
+	if p == nil {
+		return 0, 0, false
+	}
+	for mp, pm := range p.maps {
+		if pm.exe != nil && pc >= mp.Start && pc < mp.End {
+			return pm.exe.id.Short(), pc - bias(pm.exe, mp), true
+		}
+	}
+	return 0, 0, false
+}
