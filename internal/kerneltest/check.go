@@ -70,11 +70,30 @@ func (c *Config) defaults() {
 
 // Program is one loaded program's size as the kernel reports it.
 type Program struct {
-	Name  string
-	Insns int
-	// Verified is true when Insns is the verifier's count of processed
-	// instructions (5.16+); otherwise it is the translated program length.
-	Verified bool
+	Name string
+	// Verified is the verifier's count of processed instructions, which
+	// kernels report from 5.16 on; 0 when not reported.
+	Verified int
+	// Xlated is the length of the translated program in instructions,
+	// which every kernel reports.
+	Xlated int
+}
+
+// Insns is the verifier's count where the kernel reports it, else the
+// translated length.
+func (p Program) Insns() int {
+	if p.Verified > 0 {
+		return p.Verified
+	}
+	return p.Xlated
+}
+
+// Kind names what Insns counts.
+func (p Program) Kind() string {
+	if p.Verified > 0 {
+		return "verified"
+	}
+	return "xlated"
 }
 
 // Result is what one run found.
@@ -96,7 +115,7 @@ func (r *Result) Largest() (Program, bool) {
 	}
 	best := r.Programs[0]
 	for _, p := range r.Programs[1:] {
-		if p.Insns > best.Insns {
+		if p.Insns() > best.Insns() {
 			best = p
 		}
 	}
@@ -105,8 +124,13 @@ func (r *Result) Largest() (Program, bool) {
 
 // Line is the machine-readable result line:
 //
-//	PFTOP-KERNEL-RESULT PASS kernel=R variant="V" insns=NAME=N insns_kind=verified|xlated samples=N complete=P% programs=a:N,b:N
+//	PFTOP-KERNEL-RESULT PASS kernel=R variant="V" insns=NAME=N insns_kind=verified|xlated xlated=NAME=N samples=N complete=P% programs=NAME:vN:xN,...
 //	PFTOP-KERNEL-RESULT FAIL kernel=R ... reason="why"
+//
+// insns is the largest program by the verifier's count (5.16+) or else by
+// its translated length; xlated is that program's translated length, which
+// every kernel reports; in programs, v- means the kernel does not report
+// the verifier's count.
 func (r *Result) Line() string {
 	var b strings.Builder
 	b.WriteString(ResultPrefix)
@@ -124,11 +148,7 @@ func (r *Result) Line() string {
 		fmt.Fprintf(&b, " variant=%q", r.Variant)
 	}
 	if p, ok := r.Largest(); ok {
-		kind := "xlated"
-		if p.Verified {
-			kind = "verified"
-		}
-		fmt.Fprintf(&b, " insns=%s=%d insns_kind=%s", p.Name, p.Insns, kind)
+		fmt.Fprintf(&b, " insns=%s=%d insns_kind=%s xlated=%s=%d", p.Name, p.Insns(), p.Kind(), p.Name, p.Xlated)
 	}
 	if r.Samples > 0 || r.Pass {
 		fmt.Fprintf(&b, " samples=%d complete=%.1f%%", r.Samples, 100*r.Share)
@@ -136,7 +156,11 @@ func (r *Result) Line() string {
 	if len(r.Programs) > 0 {
 		parts := make([]string, len(r.Programs))
 		for i, p := range r.Programs {
-			parts[i] = fmt.Sprintf("%s:%d", p.Name, p.Insns)
+			v := "-"
+			if p.Verified > 0 {
+				v = fmt.Sprint(p.Verified)
+			}
+			parts[i] = fmt.Sprintf("%s:v%s:x%d", p.Name, v, p.Xlated)
 		}
 		fmt.Fprintf(&b, " programs=%s", strings.Join(parts, ","))
 	}
@@ -241,14 +265,19 @@ func check(ctx context.Context, cfg Config, res *Result) (err error) {
 		}
 		pr := Program{Name: p.name}
 		if n, ok := info.VerifiedInstructions(); ok {
-			pr.Insns, pr.Verified = int(n), true
-		} else if size, err := info.TranslatedSize(); err == nil {
-			pr.Insns = size / 8 // struct bpf_insn
-		} else {
-			return fmt.Errorf("program info %s: no instruction count: %w", p.name, err)
+			pr.Verified = int(n)
 		}
+		size, err := info.TranslatedSize()
+		if err != nil {
+			return fmt.Errorf("program info %s: translated length: %w", p.name, err)
+		}
+		pr.Xlated = size / 8 // struct bpf_insn
 		res.Programs = append(res.Programs, pr)
-		cfg.Log("program %s: %d instructions (%s)", pr.Name, pr.Insns, map[bool]string{true: "verified", false: "xlated"}[pr.Verified])
+		verified := "not reported"
+		if pr.Verified > 0 {
+			verified = fmt.Sprint(pr.Verified)
+		}
+		cfg.Log("program %s: %d instructions translated, verifier processed %s", pr.Name, pr.Xlated, verified)
 	}
 
 	mgr, err := unwinder.New(unwinder.Config{

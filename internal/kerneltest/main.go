@@ -25,6 +25,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// mountedEnv marks the process that -init re-executed after mounting.
+const mountedEnv = "PFTOP_KERNELTEST_MOUNTED"
+
 func main() {
 	target := flag.String("target", "/chain", "the chain target to sample")
 	duration := flag.Duration("duration", 3*time.Second, "how long to sample")
@@ -66,12 +69,23 @@ func main() {
 		}
 	}()
 
-	if *asInit {
+	if *asInit && os.Getenv(mountedEnv) == "" {
 		if err := mountAll(); err != nil {
 			res = Result{Kernel: Kernel(), Reason: err.Error()}
 			finish()
 			os.Exit(1)
 		}
+		// cilium/ebpf probes at package init (rlimit's memcg test, BPF
+		// tokens) and caches what /proc/self/mountinfo said then, which
+		// was nothing: start again with /proc in place.
+		os.Setenv(mountedEnv, "1")
+		exe, err := os.Executable()
+		if err == nil {
+			err = unix.Exec(exe, os.Args, os.Environ())
+		}
+		res = Result{Kernel: Kernel(), Reason: fmt.Sprintf("re-exec after mounting /proc: %v", err)}
+		finish()
+		os.Exit(1)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	res = Check(ctx, Config{Target: *target, Duration: *duration, Frequency: *freq, Log: logf})
