@@ -8,16 +8,26 @@ import (
 	"time"
 )
 
-// benchPool is a synthetic program: native frames arranged as a call
-// graph by depth (a few entry points, widening to a few hundred frames
-// per level), two addresses per function, a fifth of the frames with
-// inlined calls, and a pool of kernel frames that some stacks end in.
+// benchPool is a synthetic program of about 5k distinct frames: 1000
+// functions in a call graph by depth (a few entry points widening to 48
+// functions per level; 60% of them call one function of the next level,
+// the others 2 to 6, mostly the first ones), each function with 5
+// addresses, a fifth of the functions with inlined calls, and 40 kernel
+// call chains over 200 kernel frames that a third of the stacks end in.
+// As in real stacks, a caller's frame is the return address of its call
+// site, and the leaf frame is any of the leaf function's addresses, the
+// sampled PC.
 type benchPool struct {
-	levels     [][]Frame
-	callees    map[Frame][]Frame
-	kernel     []Frame
+	levels     [][]benchFunc
+	kernel     [][]Frame // call chains, outermost first
 	sym        *benchSymbolizer
 	containers []string
+}
+
+// benchFunc is one function of a benchPool.
+type benchFunc struct {
+	addrs   []Frame
+	callees []int // in the next level
 }
 
 // benchSymbolizer names the frames of a benchPool, like a warm cache of
@@ -26,48 +36,58 @@ type benchSymbolizer struct{ m map[Frame][]Location }
 
 func (s *benchSymbolizer) Symbolize(f Frame) []Location { return s.m[f] }
 
-const benchLevels = 24
+const (
+	benchLevels     = 24
+	benchPerLevel   = 48
+	benchAddrs      = 5
+	benchKernelPool = 200
+)
 
-func newBenchPool(frames int) *benchPool {
+func newBenchPool() *benchPool {
 	rng := rand.New(rand.NewPCG(1, 1))
-	p := &benchPool{callees: map[Frame][]Frame{}, sym: &benchSymbolizer{m: map[Frame][]Location{}}}
-	kernelFrames := 200
-	native := frames - kernelFrames
-	wide := (native - 508) / (benchLevels - 7) // levels 0..6 hold 4+8+…+256 = 508
+	p := &benchPool{sym: &benchSymbolizer{m: map[Frame][]Location{}}}
 	n := 0
 	for l := range benchLevels {
-		size := min(4<<l, wide)
-		level := make([]Frame, size)
+		level := make([]benchFunc, min(4<<l, benchPerLevel))
 		for i := range level {
 			lib := uint64(1 + rng.IntN(30))
-			f := Frame{Kind: KindNative, FileID: lib, Addr: uint64(n)*64 + 0x1000}
-			level[i] = f
-			fn := fmt.Sprintf("ns::Class%d::method%d", n/40, n/2)
-			locs := []Location{{Function: fn, Module: "lib" + strconv.Itoa(int(lib)) + ".so", File: "/src/f.cc", Line: n}}
+			locs := []Location{{Function: fmt.Sprintf("ns::Class%d::method%d", n/8, n), Module: "lib" + strconv.Itoa(int(lib)) + ".so", File: "/src/f.cc", Line: n}}
 			if rng.IntN(5) == 0 {
 				for k := range 1 + rng.IntN(2) {
 					inl := Location{Function: fmt.Sprintf("inl%d_%d", n%300, k), Module: locs[0].Module, Inlined: true}
 					locs = append([]Location{inl}, locs...)
 				}
 			}
-			p.sym.m[f] = locs
+			for a := range benchAddrs {
+				f := Frame{Kind: KindNative, FileID: lib, Addr: uint64(n)*256 + uint64(a)*16 + 0x1000}
+				level[i].addrs = append(level[i].addrs, f)
+				p.sym.m[f] = locs
+			}
+			if l+1 < benchLevels {
+				callees := 1
+				if rng.IntN(10) < 4 {
+					callees = 2 + rng.IntN(5)
+				}
+				for range callees {
+					level[i].callees = append(level[i].callees, rng.IntN(min(4<<(l+1), benchPerLevel)))
+				}
+			}
 			n++
 		}
 		p.levels = append(p.levels, level)
 	}
-	for l := range benchLevels - 1 {
-		next := p.levels[l+1]
-		for _, f := range p.levels[l] {
-			k := 2 + rng.IntN(5)
-			for range k {
-				p.callees[f] = append(p.callees[f], next[rng.IntN(len(next))])
-			}
-		}
-	}
-	for i := range kernelFrames {
+	var kernel []Frame
+	for i := range benchKernelPool {
 		f := Frame{Kind: KindKernel, Addr: 0xffffffff81000000 + uint64(i)*0x100}
-		p.kernel = append(p.kernel, f)
-		p.sym.m[f] = []Location{{Function: "kfunc" + strconv.Itoa(i), Module: "[kernel]"}}
+		kernel = append(kernel, f)
+		p.sym.m[f] = []Location{{Function: "kfunc" + strconv.Itoa(i/2), Module: "[kernel]"}}
+	}
+	for range 40 {
+		chain := make([]Frame, 3+rng.IntN(3))
+		for i := range chain {
+			chain[i] = kernel[rng.IntN(len(kernel))]
+		}
+		p.kernel = append(p.kernel, chain)
 	}
 	for i := range 10 {
 		p.containers = append(p.containers, fmt.Sprintf("%064x", i+1))
@@ -76,9 +96,11 @@ func newBenchPool(frames int) *benchPool {
 	return p
 }
 
+// frames returns the number of distinct frames in p.
+func (p *benchPool) frames() int { return len(p.sym.m) }
+
 // stacks returns n distinct stacks, leaf first: random walks of depth 14
-// to 24 down the call graph, a third of them topped by 3 to 5 kernel
-// frames.
+// to 24 down the call graph, a third of them topped by a kernel chain.
 func (p *benchPool) stacks(rng *rand.Rand, n int) [][]Frame {
 	seed := newHashSeed()
 	seen := map[uint64]bool{}
@@ -86,17 +108,17 @@ func (p *benchPool) stacks(rng *rand.Rand, n int) [][]Frame {
 	for len(out) < n {
 		depth := 14 + rng.IntN(benchLevels-13)
 		walk := make([]Frame, 0, depth+5)
-		f := p.levels[0][rng.IntN(len(p.levels[0]))]
-		for d := range depth {
-			walk = append(walk, f)
-			if d+1 < depth {
-				f = p.callees[f][rng.IntN(len(p.callees[f]))]
-			}
+		fn := &p.levels[0][rng.IntN(len(p.levels[0]))]
+		for d := 1; d < depth; d++ {
+			// Most calls go to a function's first callees; the call
+			// site says which.
+			c := zipf(rng, len(fn.callees))
+			walk = append(walk, fn.addrs[c%benchAddrs])
+			fn = &p.levels[d][fn.callees[c]]
 		}
+		walk = append(walk, fn.addrs[rng.IntN(benchAddrs)])
 		if rng.IntN(3) == 0 {
-			for range 3 + rng.IntN(3) {
-				walk = append(walk, p.kernel[rng.IntN(len(p.kernel))])
-			}
+			walk = append(walk, p.kernel[zipf(rng, len(p.kernel))]...)
 		}
 		// Leaf first.
 		for i, j := 0, len(walk)-1; i < j; i, j = i+1, j-1 {
@@ -165,7 +187,7 @@ func fiveMinutes(b *testing.B, pool *benchPool) (*Store, *fakeClock) {
 // an earlier query as they are at the UI's 1 s refresh. Goal (issue 4):
 // at most 20 ms. The first (cold) query's time is reported as cold-ms.
 func BenchmarkTop5Min100kStacks(b *testing.B) {
-	pool := newBenchPool(5000)
+	pool := newBenchPool()
 	s, clock := fiveMinutes(b, pool)
 	q := Query{From: clock.now().Add(-5 * time.Minute)}
 	t0 := time.Now()
@@ -177,6 +199,7 @@ func BenchmarkTop5Min100kStacks(b *testing.B) {
 		res = s.Top(q, pool.sym)
 	}
 	b.ReportMetric(float64(cold.Microseconds())/1000, "cold-ms")
+	b.ReportMetric(float64(pool.frames()), "frames")
 	b.ReportMetric(float64(len(res.Rows)), "rows")
 	b.ReportMetric(float64(res.Samples), "samples")
 	b.ReportMetric(float64(s.MemoryBytes())/(1<<20), "store-MiB")
@@ -185,7 +208,7 @@ func BenchmarkTop5Min100kStacks(b *testing.B) {
 // BenchmarkTree5Min100kStacks measures the call tree and the inverted
 // tree over the same data as BenchmarkTop5Min100kStacks.
 func BenchmarkTree5Min100kStacks(b *testing.B) {
-	pool := newBenchPool(5000)
+	pool := newBenchPool()
 	s, clock := fiveMinutes(b, pool)
 	q := Query{From: clock.now().Add(-5 * time.Minute)}
 	s.Top(q, pool.sym) // warm the symbolized stacks
@@ -207,7 +230,7 @@ func BenchmarkTree5Min100kStacks(b *testing.B) {
 
 // BenchmarkProcesses5Min measures the process list over the same data.
 func BenchmarkProcesses5Min(b *testing.B) {
-	pool := newBenchPool(5000)
+	pool := newBenchPool()
 	s, clock := fiveMinutes(b, pool)
 	q := Query{From: clock.now().Add(-5 * time.Minute)}
 	b.ReportAllocs()

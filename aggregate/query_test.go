@@ -2,7 +2,9 @@ package aggregate
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -548,3 +550,76 @@ func TestUncomparableSymbolizer(t *testing.T) {
 type wrapSymbolizer struct{ inner Symbolizer }
 
 func (w wrapSymbolizer) Symbolize(f Frame) []Location { return w.inner.Symbolize(f) }
+
+// naiveTree builds the tree of sc's stacks by looking every child up.
+func naiveTree(t *testing.T, s *Store, q Query, sym Symbolizer, inverted bool) string {
+	t.Helper()
+	type node struct {
+		name, module string
+		self, total  int64
+		kids         map[string]*node
+	}
+	sc := s.gatherSymbolized(q, sym)
+	root := &node{name: "all", kids: map[string]*node{}}
+	for _, st := range sc.stacks {
+		root.total += st.count
+		n := root
+		for i := range st.fns {
+			fn := st.fns[i]
+			if !inverted {
+				fn = st.fns[len(st.fns)-1-i]
+			}
+			fi := sc.infos[fn]
+			key := fi.name + "\x00" + fi.module
+			c := n.kids[key]
+			if c == nil {
+				c = &node{name: fi.name, module: fi.module, kids: map[string]*node{}}
+				n.kids[key] = c
+			}
+			c.total += st.count
+			n = c
+		}
+		n.self += st.count
+	}
+	var conv func(n *node) *TreeNode
+	conv = func(n *node) *TreeNode {
+		tn := &TreeNode{Name: n.name, Module: n.module, Self: n.self, Total: n.total}
+		for _, c := range n.kids {
+			tn.Children = append(tn.Children, conv(c))
+		}
+		slices.SortFunc(tn.Children, compareTreeNodes)
+		return tn
+	}
+	return treeText(conv(root))
+}
+
+func TestTreeMatchesNaive(t *testing.T) {
+	// Random stacks over a few functions share prefixes of every length,
+	// with stacks that are prefixes of others and recursion.
+	rng := rand.New(rand.NewPCG(9, 9))
+	sym := mapSymbolizer{}
+	var frames []Frame
+	for i := range 12 {
+		f := Frame{Kind: KindNative, FileID: 3, Addr: uint64(i)}
+		frames = append(frames, f)
+		// Frames 0 and 1 are one function; frame 2 has an inlined call.
+		sym[f] = []Location{{Function: fmt.Sprintf("f%d", max(i, 1)), Module: "m"}}
+	}
+	sym[frames[2]] = append([]Location{{Function: "f5", Module: "m", Inlined: true}}, sym[frames[2]]...)
+	s := NewStore()
+	for range 3000 {
+		st := make([]Frame, rng.IntN(8))
+		for j := range st {
+			st[j] = frames[rng.IntN(1+rng.IntN(len(frames)))]
+		}
+		s.Add(&Trace{PID: uint32(rng.IntN(3)), Frames: st})
+	}
+	for _, inverted := range []bool{false, true} {
+		for _, q := range []Query{{}, {PIDs: []uint32{1}}} {
+			got := treeText(s.Tree(q, sym, inverted))
+			if want := naiveTree(t, s, q, sym, inverted); got != want {
+				t.Errorf("inverted=%v %+v: tree differs from the naive one:\n%s\nwant:\n%s", inverted, q, got, want)
+			}
+		}
+	}
+}

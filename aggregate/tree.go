@@ -21,80 +21,116 @@ import (
 // samples with no frames. sym may be nil, which names frames by address.
 func (s *Store) Tree(q Query, sym Symbolizer, inverted bool) *TreeNode {
 	sc := s.gatherSymbolized(q, sym)
-	b := newTreeBuilder()
-	for i := range sc.stacks {
-		st := &sc.stacks[i]
-		b.add(st.fns, st.count, inverted)
-	}
-	return b.build(sc.infos)
+	return buildTree(sc.stacks, inverted).build(sc.infos)
 }
-
-// wideAt is the number of children past which a node's children are
-// found through treeBuilder.wide instead of its sibling list.
-const wideAt = 8
 
 // tnode is a tree node while building; children are a linked list.
 type tnode struct {
-	fn          funcID
 	self, total int64
+	fn          funcID
 	child, next int32 // first child, next sibling; -1 for none
 	kids        int32
 }
 
-// treeBuilder builds a tree in one slice, looking children up by a short
-// list walk or, for nodes with many children, a map.
+// treeBuilder holds a tree in one slice; node 0 is the root.
 type treeBuilder struct {
-	nodes []tnode
-	wide  map[uint64]int32 // parent<<32|fn -> child, for wide parents
+	nodes  []tnode
+	stacks []stackCount
+	paths  [][]funcID // by stack, in tree order
+	keys   []uint64   // scratch for grow
 }
 
-func newTreeBuilder() *treeBuilder {
-	return &treeBuilder{nodes: []tnode{{child: -1, next: -1}}, wide: map[uint64]int32{}}
-}
-
-// add counts one stack's path: fns is leaf first, the call tree walks it
-// from the end, the inverted one from the start.
-func (b *treeBuilder) add(fns []funcID, count int64, inverted bool) {
-	node := int32(0)
-	b.nodes[0].total += count
-	for i := range fns {
-		fn := fns[i]
-		if !inverted {
-			fn = fns[len(fns)-1-i]
-		}
-		node = b.child(node, fn)
-		b.nodes[node].total += count
-	}
-	b.nodes[node].self += count
-}
-
-// child returns the child of parent for fn, adding it when needed.
-func (b *treeBuilder) child(parent int32, fn funcID) int32 {
-	p := &b.nodes[parent]
-	if p.kids > wideAt {
-		if c, ok := b.wide[uint64(parent)<<32|uint64(fn)]; ok {
-			return c
+// buildTree builds the tree of the stacks' paths: root to leaf (fns
+// reversed) or, inverted, leaf to root.
+func buildTree(stacks []stackCount, inverted bool) *treeBuilder {
+	paths := make([][]funcID, len(stacks))
+	if inverted {
+		for i := range stacks {
+			paths[i] = stacks[i].fns
 		}
 	} else {
-		for c := p.child; c >= 0; c = b.nodes[c].next {
-			if b.nodes[c].fn == fn {
-				return c
+		n := 0
+		for i := range stacks {
+			n += len(stacks[i].fns)
+		}
+		buf := make([]funcID, n)
+		for i := range stacks {
+			fns := stacks[i].fns
+			p := buf[:len(fns):len(fns)]
+			buf = buf[len(fns):]
+			for j, fn := range fns {
+				p[len(fns)-1-j] = fn
 			}
+			paths[i] = p
 		}
 	}
+	idx := make([]int32, len(stacks))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	b := &treeBuilder{
+		nodes:  make([]tnode, 1, 1+2*len(stacks)),
+		stacks: stacks,
+		paths:  paths,
+		keys:   make([]uint64, len(stacks)),
+	}
+	b.nodes[0] = tnode{child: -1, next: -1}
+	b.grow(0, idx, 0)
+	return b
+}
+
+// grow counts the stacks idx, whose paths share the depth functions that
+// lead to node, in node and builds node's subtree. It sorts the stacks
+// by their next function (a radix sort, one level at a time), so each
+// child is made once, for one run of stacks, and never looked up. It
+// reorders idx.
+func (b *treeBuilder) grow(node int32, idx []int32, depth int) {
+	if len(idx) == 1 {
+		// One path left: a chain.
+		p, count := b.paths[idx[0]], b.stacks[idx[0]].count
+		b.nodes[node].total += count
+		for _, fn := range p[depth:] {
+			node = b.add(node, fn)
+			b.nodes[node].total += count
+		}
+		b.nodes[node].self += count
+		return
+	}
+	// The keys buffer is shared: a child's grow overwrites it, but only
+	// after this call is done with its own keys.
+	keys := b.keys[:0]
+	for _, i := range idx {
+		count, p := b.stacks[i].count, b.paths[i]
+		b.nodes[node].total += count
+		if depth == len(p) {
+			b.nodes[node].self += count
+			continue
+		}
+		keys = append(keys, uint64(p[depth])<<32|uint64(uint32(i)))
+	}
+	slices.Sort(keys)
+	idx = idx[:len(keys)]
+	for j, k := range keys {
+		idx[j] = int32(uint32(k))
+	}
+	for lo := 0; lo < len(idx); {
+		fn := b.paths[idx[lo]][depth]
+		hi := lo + 1
+		for hi < len(idx) && b.paths[idx[hi]][depth] == fn {
+			hi++
+		}
+		b.grow(b.add(node, fn), idx[lo:hi], depth+1)
+		lo = hi
+	}
+}
+
+// add adds a child for fn to parent and returns it.
+func (b *treeBuilder) add(parent int32, fn funcID) int32 {
 	c := int32(len(b.nodes))
-	b.nodes = append(b.nodes, tnode{fn: fn, child: -1, next: p.child})
-	p = &b.nodes[parent]
+	b.nodes = append(b.nodes, tnode{fn: fn, child: -1, next: b.nodes[parent].child})
+	p := &b.nodes[parent]
 	p.child = c
 	p.kids++
-	switch {
-	case p.kids == wideAt+1:
-		for k := c; k >= 0; k = b.nodes[k].next {
-			b.wide[uint64(parent)<<32|uint64(b.nodes[k].fn)] = k
-		}
-	case p.kids > wideAt+1:
-		b.wide[uint64(parent)<<32|uint64(fn)] = c
-	}
 	return c
 }
 
