@@ -100,6 +100,22 @@ func TestBench(t *testing.T) {
 	add("BPF map memory", fmt.Sprintf("%.1f MB allocated, %.2f MB in use", float64(sys.mapMemlock)/1e6, float64(sys.stat("bpf_mem_in_use"))/1e6), wl)
 	add("start-up sync", sys.statText("extraction")+" of delta extraction", fmt.Sprintf("%s (%d executables)", wl, sys.stat("executables")))
 
+	// The live view itself, in a real terminal, at the default refresh.
+	tuiCPU := measureTUI(t, pftop)
+	add("pftop CPU, live view", fmt.Sprintf("%.2f %% of a core", tuiCPU), "TUI open in tmux 200x60, 99 Hz, 1 s refresh, whole system, same targets, 5 s to 20 s")
+
+	// The in-process figures come from Go benchmarks of the packages.
+	for _, gb := range []struct{ pkg, re, figure, workload string }{
+		{"./aggregate/", "^BenchmarkIngest$", "aggregator ingest", "Store.Add, 20k distinct depth-20 stacks over 200 threads, one core"},
+		{"./aggregate/", "^BenchmarkTop5Min100kStacks$", "top query", "5-minute window, 100k distinct stacks, warm symbols"},
+		{"./aggregate/", "^BenchmarkTree5Min100kStacks$", "call tree query", "5-minute window, 100k distinct stacks"},
+		{"./ui/", "^BenchmarkRenderTop200x60$", "render one frame", "top table 200x60, 5k rows"},
+	} {
+		for _, r := range goBench(t, gb.pkg, gb.re) {
+			add(gb.figure, r.value, gb.workload+" ("+r.name+")")
+		}
+	}
+
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%-24s %-32s %s\n", "figure", "value", "workload")
 	for _, r := range rows {
@@ -332,4 +348,69 @@ func mapMemlock(pid int) int64 {
 		}
 	}
 	return sum
+}
+
+// measureTUI runs the live view in tmux and returns its CPU use, in % of
+// one core, from 5 s to 20 s after start.
+func measureTUI(t *testing.T, pftop string) float64 {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Log("tmux missing: live view CPU not measured")
+		return 0
+	}
+	name := fmt.Sprintf("pftop-bench-%d", time.Now().UnixNano())
+	if out, err := exec.Command("tmux", "new-session", "-d", "-s", name, "-x", "200", "-y", "60", pftop).CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v\n%s", err, out)
+	}
+	defer exec.Command("tmux", "kill-session", "-t", name).Run()
+	out, err := exec.Command("tmux", "display-message", "-p", "-t", name, "#{pane_pid}").Output()
+	if err != nil {
+		t.Fatalf("tmux pane pid: %v", err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	time.Sleep(5 * time.Second)
+	c0, t0 := procCPU(pid), time.Now()
+	time.Sleep(15 * time.Second)
+	c1 := procCPU(pid)
+	exec.Command("tmux", "send-keys", "-t", name, "q").Run()
+	return 100 * (c1 - c0).Seconds() / time.Since(t0).Seconds()
+}
+
+type benchRow struct{ name, value string }
+
+// goBench runs one Go benchmark and returns its figures: the time per
+// operation, and the custom metrics it reports.
+func goBench(t *testing.T, pkg, re string) []benchRow {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", re, "-benchtime", "2s", pkg)
+	cmd.Dir = testutil.RepoRoot(t)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Errorf("go test -bench %s %s: %v\n%s", re, pkg, err, out)
+		return nil
+	}
+	var rows []benchRow
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		// Name, iterations, then value-unit pairs.
+		var parts []string
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			switch unit := f[i+1]; unit {
+			case "ns/op":
+				parts = append([]string{time.Duration(v).Round(time.Microsecond).String() + "/op"}, parts...)
+			case "B/op", "allocs/op":
+			default:
+				parts = append(parts, strconv.FormatFloat(v, 'g', 4, 64)+" "+unit)
+			}
+		}
+		rows = append(rows, benchRow{name: f[0], value: strings.Join(parts, ", ")})
+	}
+	return rows
 }
