@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -38,6 +39,9 @@ type funcTable struct {
 	infos    []funcInfo
 	strBytes int
 	max      int // functions held before a new epoch starts over
+	// bytes is the table's memory estimate, readable without mu (which
+	// a slow query may hold for long).
+	bytes atomic.Int64
 }
 
 func newFuncTable(maxStacks int) funcTable {
@@ -93,6 +97,7 @@ func (t *funcTable) resolveLocked(sym Symbolizer, stacks []stackCount) (filled [
 		}
 		filled = append(filled, i)
 	}
+	t.updateBytes()
 	return filled
 }
 
@@ -107,6 +112,7 @@ func (t *funcTable) reset(sym Symbolizer) {
 	t.byKey = make(map[fnKey]funcID)
 	t.infos = nil
 	t.strBytes = 0
+	t.updateBytes()
 }
 
 // symbolize returns the funcIDs of f's Locations, innermost first.
@@ -137,13 +143,15 @@ func (t *funcTable) intern(l *Location, kind FrameKind) funcID {
 	return id
 }
 
-func (t *funcTable) memoryBytes() int64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// updateBytes refreshes the memory estimate; it needs mu.
+func (t *funcTable) updateBytes() {
 	n := int64(cap(t.infos)) * int64(unsafe.Sizeof(funcInfo{}))
 	n += mapBytes(len(t.byKey), int(unsafe.Sizeof(fnKey{})+unsafe.Sizeof(funcID(0))))
-	return n + int64(t.strBytes)
+	t.bytes.Store(n + int64(t.strBytes))
 }
+
+// memoryBytes returns the table's memory estimate as of the last query.
+func (t *funcTable) memoryBytes() int64 { return t.bytes.Load() }
 
 // sameSymbolizer reports whether a and b are the same Symbolizer, without
 // the panic that == gives on uncomparable values (a map, say): those are

@@ -6,14 +6,18 @@ import "time"
 // zero Query selects everything the store holds.
 type Query struct {
 	// From and To bound the window (To exclusive). A zero From means the
-	// oldest data held; a zero To means now.
+	// oldest data held; a zero To means now. Counts are kept per second
+	// of the Store's clock, so a second is in the window when it
+	// overlaps [From, To).
 	From, To time.Time
 	// PIDs, TIDs and Containers, when not empty, keep only samples whose
-	// process, thread or container is listed.
+	// process, thread or container is listed ("" lists the host).
 	PIDs       []uint32
 	TIDs       []uint32
 	Containers []string
-	// Comm, when not empty, keeps only processes with this command name.
+	// Comm, when not empty, keeps only samples of threads with this
+	// name (the comm the kernel reports per thread, which a process's
+	// threads may set apart from its own, as the --comm flag does).
 	Comm string
 	// Kind, when not 0, keeps only stacks holding at least one frame of
 	// this kind (for example only stacks that reach the kernel).
@@ -21,12 +25,13 @@ type Query struct {
 }
 
 // FunctionRow is one function in a top-functions answer. Functions are
-// identified by (Name, Module): all addresses of one function merge.
+// identified by (Name, Module): all addresses of one function merge, and
+// File, Line and Kind are those of the first address a query met.
 type FunctionRow struct {
 	Name   string
 	Module string
 	File   string // source file when known
-	Line   int
+	Line   int    // a line of the function when known, else 0
 	Kind   FrameKind
 	// Self counts samples whose leaf is this function; Total counts
 	// samples with this function anywhere in the stack, once per stack
@@ -36,26 +41,35 @@ type FunctionRow struct {
 
 // TopResult answers a top-functions query.
 type TopResult struct {
-	Rows    []FunctionRow // sorted by Self, then Total, then Name (descending counts)
+	Rows    []FunctionRow // by Self, then Total (descending), then Name, Module
 	Samples int64         // samples in the window after filtering
-	Window  time.Duration // the span the answer covers
+	// Window is the span the answer covers: the window's seconds,
+	// clipped to the history held and to now.
+	Window time.Duration
 }
 
 // TreeNode is a node of a call tree (root = all samples) or, for an
 // inverted tree, of a callers tree (the root's children are leaf
-// functions and each node's children its callers).
+// functions and each node's children its callers). The root is named
+// "all".
 type TreeNode struct {
-	Name     string
-	Module   string
-	Kind     FrameKind
-	Self     int64       // samples ending here
+	Name   string
+	Module string
+	Kind   FrameKind
+	// Self counts the samples whose path ends here: in a call tree those
+	// in this function itself, in an inverted tree those whose outermost
+	// caller this is, at the root those with no frames. Self plus the
+	// children's Totals is Total.
+	Self     int64
 	Total    int64       // samples through here
-	Children []*TreeNode // sorted by Total descending, then Name
+	Children []*TreeNode // by Total descending, then Name, then Module
 }
 
 // ProcessRow is one process in the process list.
 type ProcessRow struct {
-	PID       uint32
+	PID uint32
+	// Comm is the main thread's name when it was sampled, else that of
+	// the thread name with the most samples.
 	Comm      string
 	Container string // container ID, "" on the host
 	Samples   int64
