@@ -355,7 +355,7 @@ func TestTreeModulesApart(t *testing.T) {
 }
 
 func TestTreeWideNode(t *testing.T) {
-	// Many leaf functions under one caller go through the wide-node map.
+	// Many leaf functions under one caller, and many roots.
 	s := NewStore()
 	sym := mapSymbolizer{}
 	const n = 50
