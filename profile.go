@@ -144,9 +144,17 @@ func startProfiler(ctx context.Context, cfg Common, history time.Duration, opts 
 	p.wg.Add(3)
 	go func() {
 		defer p.wg.Done()
-		if len(p.pids) == 0 {
-			p.mgr.SyncAll(ctx)
+		if len(p.pids) > 0 {
+			return
 		}
+		// Busy processes ask for a sync with their first samples; give
+		// those requests a head start and the CPU, then sync the rest.
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-ctx.Done():
+			return
+		}
+		p.mgr.SyncAll(ctx, 1)
 	}()
 	go func() {
 		defer p.wg.Done()

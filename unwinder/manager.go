@@ -161,15 +161,20 @@ func (m *Manager) Stats() Stats {
 	return s
 }
 
-// SyncAll syncs every process in /proc with bounded concurrency.
-func (m *Manager) SyncAll(ctx context.Context) error {
+// SyncAll syncs every process in /proc, workers at a time (0: the
+// configured Workers). Callers keep it below Workers so that the syncs
+// the BPF side requests for busy processes (Run) are served first.
+func (m *Manager) SyncAll(ctx context.Context, workers int) error {
+	if workers <= 0 {
+		workers = m.cfg.Workers
+	}
 	ents, err := os.ReadDir(m.cfg.ProcRoot)
 	if err != nil {
 		return fmt.Errorf("list processes: %w", err)
 	}
 	pids := make(chan uint32)
 	var wg sync.WaitGroup
-	for range m.cfg.Workers {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
