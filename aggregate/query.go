@@ -22,6 +22,11 @@ type Query struct {
 	// Kind, when not 0, keeps only stacks holding at least one frame of
 	// this kind (for example only stacks that reach the kernel).
 	Kind FrameKind
+	// MinShare, when above 0, prunes Tree answers: a node whose Total is
+	// below MinShare of the samples is left out with its subtree, and the
+	// pruned children of a node are folded into one child named
+	// OtherName. Other queries ignore it.
+	MinShare float64
 }
 
 // FunctionRow is one function in a top-functions answer. Functions are

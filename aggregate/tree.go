@@ -2,8 +2,18 @@ package aggregate
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
+
+// OtherName names the node of a pruned tree (Query.MinShare) that stands
+// for the children left out: it has no Module, Kind 0 and no children,
+// its Self and Total are the sum of theirs, and it is the last child.
+const OtherName = "…"
+
+// otherFunc marks the other node while building; the function table never
+// holds that many functions.
+const otherFunc funcID = math.MaxUint32
 
 // Tree returns the call tree of the samples q selects: the root, named
 // "all", counts every sample, its children are the outermost functions
@@ -19,9 +29,29 @@ import (
 // in the call tree the samples in that function itself, in the inverted
 // tree the samples whose outermost caller it is. The root's Self counts
 // samples with no frames. sym may be nil, which names frames by address.
+//
+// With q.MinShare set, nodes below that share of the samples are not
+// built: each node's pruned children become one child named OtherName, so
+// Self plus the children's Totals is still Total everywhere. A view that
+// cannot show a node narrower than a cell asks for about a cell's share,
+// and gets a tree of at most a few nodes per cell and depth.
 func (s *Store) Tree(q Query, sym Symbolizer, inverted bool) *TreeNode {
 	sc := s.gatherSymbolized(q, sym)
-	return buildTree(sc.stacks, inverted).build(sc.infos)
+	b := buildTree(sc.stacks, inverted, minTotal(q.MinShare, sc.stacks))
+	return b.build(sc.infos)
+}
+
+// minTotal is the smallest Total a node keeps under MinShare share: 0
+// (keep all) when share is not above 0.
+func minTotal(share float64, stacks []stackCount) int64 {
+	if !(share > 0) {
+		return 0
+	}
+	var total int64
+	for i := range stacks {
+		total += stacks[i].count
+	}
+	return int64(math.Ceil(min(share, 1) * float64(total)))
 }
 
 // tnode is a tree node while building; children are a linked list.
@@ -38,11 +68,15 @@ type treeBuilder struct {
 	stacks []stackCount
 	paths  [][]funcID // by stack, in tree order
 	keys   []uint64   // scratch for grow
+	// minTotal prunes: children whose Total is below it fold into one
+	// other child (otherFunc). 0 keeps everything.
+	minTotal int64
 }
 
 // buildTree builds the tree of the stacks' paths: root to leaf (fns
-// reversed) or, inverted, leaf to root.
-func buildTree(stacks []stackCount, inverted bool) *treeBuilder {
+// reversed) or, inverted, leaf to root. Children below minTotal are
+// pruned (0 prunes nothing).
+func buildTree(stacks []stackCount, inverted bool, minTotal int64) *treeBuilder {
 	paths := make([][]funcID, len(stacks))
 	if inverted {
 		for i := range stacks {
@@ -69,10 +103,11 @@ func buildTree(stacks []stackCount, inverted bool) *treeBuilder {
 		idx[i] = int32(i)
 	}
 	b := &treeBuilder{
-		nodes:  make([]tnode, 1, 1+2*len(stacks)),
-		stacks: stacks,
-		paths:  paths,
-		keys:   make([]uint64, len(stacks)),
+		nodes:    make([]tnode, 1, 1+2*len(stacks)),
+		stacks:   stacks,
+		paths:    paths,
+		keys:     make([]uint64, len(stacks)),
+		minTotal: minTotal,
 	}
 	b.nodes[0] = tnode{child: -1, next: -1}
 	b.grow(0, idx, 0)
@@ -113,14 +148,30 @@ func (b *treeBuilder) grow(node int32, idx []int32, depth int) {
 	for j, k := range keys {
 		idx[j] = int32(uint32(k))
 	}
+	var other int64 // samples of the pruned children
 	for lo := 0; lo < len(idx); {
 		fn := b.paths[idx[lo]][depth]
 		hi := lo + 1
 		for hi < len(idx) && b.paths[idx[hi]][depth] == fn {
 			hi++
 		}
+		if b.minTotal > 0 {
+			var total int64
+			for _, i := range idx[lo:hi] {
+				total += b.stacks[i].count
+			}
+			if total < b.minTotal {
+				other += total
+				lo = hi
+				continue
+			}
+		}
 		b.grow(b.add(node, fn), idx[lo:hi], depth+1)
 		lo = hi
+	}
+	if other > 0 {
+		c := b.add(node, otherFunc)
+		b.nodes[c].self, b.nodes[c].total = other, other
 	}
 }
 
@@ -135,7 +186,7 @@ func (b *treeBuilder) add(parent int32, fn funcID) int32 {
 }
 
 // build converts the tree to TreeNodes, all in one allocation, children
-// sorted by Total descending, then Name and Module.
+// sorted by Total descending, then Name and Module, the other node last.
 func (b *treeBuilder) build(infos []funcInfo) *TreeNode {
 	out := make([]TreeNode, len(b.nodes))
 	kids := make([]*TreeNode, len(b.nodes)-1)
@@ -143,9 +194,12 @@ func (b *treeBuilder) build(infos []funcInfo) *TreeNode {
 		n := &b.nodes[i]
 		t := &out[i]
 		t.Self, t.Total = n.self, n.total
-		if i == 0 {
+		switch {
+		case i == 0:
 			t.Name = "all"
-		} else {
+		case n.fn == otherFunc:
+			t.Name = OtherName
+		default:
 			fi := &infos[n.fn]
 			t.Name, t.Module, t.Kind = fi.name, fi.module, fi.kind
 		}
@@ -157,10 +211,18 @@ func (b *treeBuilder) build(infos []funcInfo) *TreeNode {
 		}
 		t := &out[i]
 		t.Children, kids = kids[:0:n.kids], kids[n.kids:]
+		var other *TreeNode
 		for c := n.child; c >= 0; c = b.nodes[c].next {
+			if b.nodes[c].fn == otherFunc {
+				other = &out[c]
+				continue
+			}
 			t.Children = append(t.Children, &out[c])
 		}
 		slices.SortFunc(t.Children, compareTreeNodes)
+		if other != nil {
+			t.Children = append(t.Children, other)
+		}
 	}
 	return &out[0]
 }
