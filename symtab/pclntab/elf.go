@@ -45,7 +45,7 @@ func Open(f *elf.File, opt Options) (*Table, *Module, error) {
 		opt.CacheBytes = DefaultCacheBytes
 	}
 	im := newImage(f)
-	mod, r, err := locate(f, im)
+	mod, r, scanned, err := locate(f, im)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,6 +67,13 @@ func Open(f *elf.File, opt Options) (*Table, *Module, error) {
 	headerText := t.TextStart
 	md := findModuleData(f, im, t, mod.Addr)
 	if md != nil {
+		if end := md.pclnEnd; scanned && end > mod.Addr && end-mod.Addr < mod.Size {
+			// Found by scanning: the table ends where moduledata says its
+			// last part does, not at the end of the segment.
+			mod.Size = end - mod.Addr
+			src.size = mod.Size
+			t.src.size = mod.Size
+		}
 		mod.ModuleData = md.addr
 		t.TextStart = md.text
 		mod.GoFunc = md.gofunc
@@ -108,31 +115,32 @@ func (s *source) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // locate finds the pclntab: by section, by the runtime.pclntab symbol, or
-// by scanning the loaded segments for a valid header.
-func locate(f *elf.File, im *image) (*Module, io.ReaderAt, error) {
+// by scanning the loaded segments for a valid header (scanned is then
+// set, and the size runs to the end of the segment).
+func locate(f *elf.File, im *image) (mod *Module, r io.ReaderAt, scanned bool, err error) {
 	for _, name := range []string{".gopclntab", ".data.rel.ro.gopclntab"} {
 		s := f.Section(name)
 		if s == nil || s.Type == elf.SHT_NOBITS || s.Size == 0 {
 			continue
 		}
 		if s.Size > maxTableSize {
-			return nil, nil, fmt.Errorf("%s: %d bytes is too large", name, s.Size)
+			return nil, nil, false, fmt.Errorf("%s: %d bytes is too large", name, s.Size)
 		}
 		if s.Flags&elf.SHF_COMPRESSED != 0 {
-			return nil, nil, fmt.Errorf("%s: compressed section", name)
+			return nil, nil, false, fmt.Errorf("%s: compressed section", name)
 		}
-		return &Module{Addr: s.Addr, Size: s.Size}, s, nil
+		return &Module{Addr: s.Addr, Size: s.Size}, s, false, nil
 	}
 	syms := symbolValues(f, "runtime.pclntab", "runtime.epclntab")
 	if a, e := syms["runtime.pclntab"], syms["runtime.epclntab"]; a != 0 && e > a && e-a <= maxTableSize {
 		if r, n := im.reader(a); r != nil && n >= e-a {
-			return &Module{Addr: a, Size: e - a}, r, nil
+			return &Module{Addr: a, Size: e - a}, r, false, nil
 		}
 	}
 	if m, r := scanForHeader(im); m != nil {
-		return m, r, nil
+		return m, r, true, nil
 	}
-	return nil, nil, ErrNotFound
+	return nil, nil, false, ErrNotFound
 }
 
 // scanForHeader looks for a pclntab header in the non-executable loaded
@@ -190,9 +198,15 @@ func scanSegment(sg segment, align uint64, fn func(off uint64, b []byte) bool) {
 }
 
 // symbolValues returns the values of the named symbols of .symtab (those
-// absent are missing from the map).
-func symbolValues(f *elf.File, names ...string) map[string]uint64 {
-	out := map[string]uint64{}
+// absent are missing from the map). debug/elf's panics on malformed symbol
+// tables count as no symbols.
+func symbolValues(f *elf.File, names ...string) (out map[string]uint64) {
+	out = map[string]uint64{}
+	defer func() {
+		if recover() != nil {
+			out = map[string]uint64{}
+		}
+	}()
 	syms, err := f.Symbols()
 	if err != nil {
 		return out
@@ -255,6 +269,7 @@ func (im *image) read(p []byte, addr uint64) bool {
 // moduleData is what is used of runtime.moduledata.
 type moduleData struct {
 	addr, text, gofunc uint64
+	pclnEnd            uint64 // end of the pclntable slice
 }
 
 // Word indexes in runtime.moduledata (Go 1.18 and later): pcHeader, the
@@ -266,6 +281,7 @@ const (
 	mdPCHeader    = 0
 	mdFuncnametab = 1
 	mdPclntable   = 13
+	mdPclntabLen  = 14
 	mdFtabLen     = 17
 	mdMinPC       = 20
 	mdMaxPC       = 21
@@ -343,7 +359,7 @@ func checkModuleData(im *image, rel *relocs, t *Table, addr, a uint64) *moduleDa
 		w[mdMinPC] != text+uint64(t.entries[0]) || w[mdMaxPC] != text+uint64(t.entries[n]) {
 		return nil
 	}
-	md := &moduleData{addr: a, text: text}
+	md := &moduleData{addr: a, text: text, pclnEnd: w[mdPclntable] + w[mdPclntabLen]}
 	gf := mdGoFunc118
 	if t.Version >= Go120 {
 		gf = mdGoFunc120

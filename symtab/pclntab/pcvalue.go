@@ -25,6 +25,7 @@ type PCIter struct {
 	buf    [64]byte
 	win    []byte // unread bytes of the table at pos
 	quanta uint64
+	steps  uint64 // pairs left before the table is too long
 }
 
 // PCTable returns an iterator over f's pc-value table at tab, an offset
@@ -32,6 +33,11 @@ type PCIter struct {
 // no ranges. Ranges are clipped to f's extent [f.Entry, f.End).
 func (t *Table) PCTable(f *Func, tab uint32) PCIter {
 	it := PCIter{t: t, End: f.Entry, Value: -1, limit: f.End, first: true, quanta: uint64(t.Quantum)}
+	// Every pair but the last advances the pc: a table has at most one
+	// pair per instruction quantum of its function. The slack admits
+	// empty runs; more than that is hostile and would make every decode
+	// read the whole of pctab.
+	it.steps = (f.End-f.Entry)/max(it.quanta, 1) + 16
 	if tab == 0 {
 		it.done = true
 		return it
@@ -49,6 +55,11 @@ func (t *Table) PCTable(f *Func, tab uint32) PCIter {
 // false at the end of the table or on an error.
 func (it *PCIter) Next() bool {
 	for !it.done {
+		if it.steps == 0 {
+			it.fail("pc-value table longer than its function")
+			return false
+		}
+		it.steps--
 		vd, ok := it.uvarint()
 		if !ok {
 			return false
