@@ -209,9 +209,9 @@ func TestMalformedFunc(t *testing.T) {
 	b := bytes.Clone(st.pcln)
 	pcln := le.Uint64(b[8+8*7:])
 	rec := func(i int) uint64 { return pcln + uint64(le.Uint32(b[pcln+8*uint64(i)+4:])) }
-	le.PutUint32(b[rec(0):], 0x999)             // entry differs from the function table
-	le.PutUint32(b[rec(1)+4:], 0xffffff)        // name offset past funcnametab
-	le.PutUint32(b[rec(2)+16:], 0x7fffffff)     // pcsp past pctab
+	le.PutUint32(b[rec(0):], 0x999)              // entry differs from the function table
+	le.PutUint32(b[rec(1)+4:], 0xffffff)         // name offset past funcnametab
+	le.PutUint32(b[rec(2)+16:], 0x7fffffff)      // pcsp past pctab
 	le.PutUint32(b[pcln+8*3+4:], uint32(len(b))) // _func past the end
 	tab, err := NewBytes(b, Config{})
 	if err != nil {
