@@ -11,7 +11,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GENERATE_DEBS := clang-19 llvm-19 libbpf-dev linux-libc-dev
 TEST_DEBS := $(GENERATE_DEBS) gcc g++ binutils make bpftool tmux util-linux
 
-.PHONY: all build generate check-generated test unit bench deps-generate deps-test clean targets
+.PHONY: all build generate check-generated test unit bench deps-generate deps-test clean targets kernels
 
 all: build
 
@@ -54,6 +54,12 @@ test: deps-test check-generated targets
 
 bench: build targets
 	PFTOP_BENCH=1 $(GO) test -count=1 -timeout 20m -run '^TestBench$$' -v . 2>&1 | grep -v '^=== RUN'
+
+# Boots Debian's 5.10, 6.1 and 6.12 cloud kernels under qemu (TCG) with the
+# static loader internal/kerneltest, then runs it on the host kernel: one
+# PASS/FAIL line per kernel. Packages and builds are cached in .cache/kernels.
+kernels:
+	GO=$(GO) ./internal/kerneltest/run.sh
 
 clean:
 	rm -f pftop
