@@ -36,8 +36,9 @@ type profiler struct {
 	contMu     sync.Mutex
 	containers map[uint32]string // container ID per PID, "" on the host
 
-	containerID     string // --container resolved to a full ID
-	containerFilter string // the same, when samples are filtered by it
+	containerID     string   // --container resolved to a full ID
+	containerPIDs   []uint32 // its processes when pftop started
+	containerFilter string   // the same, when samples are filtered by it
 
 	started       time.Time
 	firstComplete atomic.Int64 // ns after start of the first complete stack, 0 until then
@@ -74,11 +75,11 @@ func startProfiler(ctx context.Context, cfg Common, history time.Duration, opts 
 	}
 	p := &profiler{cfg: cfg, pids: map[uint32]bool{}, containers: map[uint32]string{}, started: time.Now(), done: make(chan struct{})}
 	if cfg.Container != "" {
-		id, err := resolveContainer(cfg.Container)
+		id, members, err := resolveContainer(cfg.Container)
 		if err != nil {
 			return nil, &exitError{code: exitUsage, err: err}
 		}
-		p.containerID = id
+		p.containerID, p.containerPIDs = id, members
 		if !opts.sampleAll {
 			p.containerFilter = id
 		}
@@ -126,6 +127,9 @@ func startProfiler(ctx context.Context, cfg Common, history time.Duration, opts 
 	// Named processes are synced before sampling starts, so even their
 	// first samples unwind; the whole box is synced while sampling.
 	for pid := range p.pids {
+		p.mgr.Sync(pid)
+	}
+	for _, pid := range p.containerPIDs {
 		p.mgr.Sync(pid)
 	}
 	p.store = aggregate.NewStoreWithOptions(aggregate.StoreOptions{
@@ -315,15 +319,16 @@ func (p *profiler) containerOf(pid uint32) string {
 }
 
 // resolveContainer finds the full ID of a running container from an ID or
-// a prefix of at least 12 hex digits, as docker and podman print them.
-func resolveContainer(prefix string) (string, error) {
+// a prefix of at least 12 hex digits, as docker and podman print them, and
+// the processes in it.
+func resolveContainer(prefix string) (id string, pids []uint32, err error) {
 	prefix = strings.ToLower(prefix)
 	if len(prefix) < 12 {
-		return "", fmt.Errorf("--container %q: give at least 12 hex digits of the ID", prefix)
+		return "", nil, fmt.Errorf("--container %q: give at least 12 hex digits of the ID", prefix)
 	}
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return "", fmt.Errorf("list processes: %w", err)
+		return "", nil, fmt.Errorf("list processes: %w", err)
 	}
 	for _, e := range ents {
 		pid, err := strconv.ParseUint(e.Name(), 10, 32)
@@ -331,9 +336,17 @@ func resolveContainer(prefix string) (string, error) {
 			continue
 		}
 		info, err := container.Lookup("/proc", uint32(pid))
-		if err == nil && info.ID != "" && strings.HasPrefix(info.ID, prefix) {
-			return info.ID, nil
+		if err != nil || info.ID == "" || !strings.HasPrefix(info.ID, prefix) {
+			continue
 		}
+		if id != "" && info.ID != id {
+			return "", nil, fmt.Errorf("--container %s: more than one container has this prefix", prefix)
+		}
+		id = info.ID
+		pids = append(pids, uint32(pid))
 	}
-	return "", fmt.Errorf("--container %s: no running process is in such a container", prefix)
+	if id == "" {
+		return "", nil, fmt.Errorf("--container %s: no running process is in such a container", prefix)
+	}
+	return id, pids, nil
 }
