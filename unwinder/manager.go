@@ -87,6 +87,8 @@ type Manager struct {
 
 	vdsoOnce sync.Once
 	vdso     *executable // nil when the vDSO could not be read
+
+	retired []*executable // oldest first, see retireLocked
 }
 
 type process struct {
@@ -609,7 +611,26 @@ func (m *Manager) retireLocked(exe *executable) {
 		exe.pages, exe.n = nil, 0
 	}
 	delete(m.exes, exe.id)
+	// Keep the most recent retired files open so their frames can still
+	// be named; close the oldest beyond that, so processes coming and
+	// going by the thousand do not pile up descriptors.
+	m.retired = append(m.retired, exe)
+	if len(m.retired) > maxRetired {
+		old := m.retired[0]
+		m.retired = m.retired[1:]
+		if m.byShort[old.id.Short()] == old {
+			delete(m.byShort, old.id.Short())
+		}
+		if old.file != nil && m.exes[old.id] != old {
+			old.file.Close()
+			old.file = nil
+		}
+	}
 }
+
+// maxRetired bounds the executables kept open after their last process
+// exited.
+const maxRetired = 256
 
 // Exit forgets pid and releases its share of every table.
 func (m *Manager) Exit(pid uint32) {
