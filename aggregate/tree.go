@@ -37,7 +37,7 @@ const otherFunc funcID = math.MaxUint32
 // and gets a tree of at most a few nodes per cell and depth.
 func (s *Store) Tree(q Query, sym Symbolizer, inverted bool) *TreeNode {
 	sc := s.gatherSymbolized(q, sym)
-	b := buildTree(sc.stacks, inverted, minTotal(q.MinShare, sc.stacks))
+	b := buildTree(sc.stacks, len(sc.infos), inverted, minTotal(q.MinShare, sc.stacks))
 	return b.build(sc.infos)
 }
 
@@ -67,16 +67,31 @@ type treeBuilder struct {
 	nodes  []tnode
 	stacks []stackCount
 	paths  [][]funcID // by stack, in tree order
-	keys   []uint64   // scratch for grow
 	// minTotal prunes: children whose Total is below it fold into one
 	// other child (otherFunc). 0 keeps everything.
 	minTotal int64
+
+	// Scratch for grow, shared by all its calls. counts and sums are
+	// indexed by function and all zero between uses.
+	counts []int32
+	sums   []int64
+	seen   []funcID  // the functions met at one node
+	tmp    []int32   // stacks being reordered
+	runs   []treeRun // a stack: each call's children, above its callers'
+}
+
+// treeRun is a child being grown: the stacks idx[lo:hi] continue with fn
+// and count total samples.
+type treeRun struct {
+	fn     funcID
+	lo, hi int32
+	total  int64
 }
 
 // buildTree builds the tree of the stacks' paths: root to leaf (fns
-// reversed) or, inverted, leaf to root. Children below minTotal are
-// pruned (0 prunes nothing).
-func buildTree(stacks []stackCount, inverted bool, minTotal int64) *treeBuilder {
+// reversed) or, inverted, leaf to root. Function IDs are below nfuncs.
+// Children below minTotal are pruned (0 prunes nothing).
+func buildTree(stacks []stackCount, nfuncs int, inverted bool, minTotal int64) *treeBuilder {
 	paths := make([][]funcID, len(stacks))
 	if inverted {
 		for i := range stacks {
@@ -106,8 +121,10 @@ func buildTree(stacks []stackCount, inverted bool, minTotal int64) *treeBuilder 
 		nodes:    make([]tnode, 1, 1+2*len(stacks)),
 		stacks:   stacks,
 		paths:    paths,
-		keys:     make([]uint64, len(stacks)),
 		minTotal: minTotal,
+		counts:   make([]int32, nfuncs),
+		sums:     make([]int64, nfuncs),
+		tmp:      make([]int32, len(stacks)),
 	}
 	b.nodes[0] = tnode{child: -1, next: -1}
 	b.grow(0, idx, 0)
@@ -115,8 +132,8 @@ func buildTree(stacks []stackCount, inverted bool, minTotal int64) *treeBuilder 
 }
 
 // grow counts the stacks idx, whose paths share the depth functions that
-// lead to node, in node and builds node's subtree. It sorts the stacks
-// by their next function (a radix sort, one level at a time), so each
+// lead to node, in node and builds node's subtree. It groups the stacks
+// by their next function (a counting sort, one level at a time), so each
 // child is made once, for one run of stacks, and never looked up. It
 // reorders idx.
 func (b *treeBuilder) grow(node int32, idx []int32, depth int) {
@@ -131,9 +148,9 @@ func (b *treeBuilder) grow(node int32, idx []int32, depth int) {
 		b.nodes[node].self += count
 		return
 	}
-	// The keys buffer is shared: a child's grow overwrites it, but only
-	// after this call is done with its own keys.
-	keys := b.keys[:0]
+	// Count the stacks and samples that go on to each function.
+	seen := b.seen[:0]
+	n := int32(0)
 	for _, i := range idx {
 		count, p := b.stacks[i].count, b.paths[i]
 		b.nodes[node].total += count
@@ -141,34 +158,49 @@ func (b *treeBuilder) grow(node int32, idx []int32, depth int) {
 			b.nodes[node].self += count
 			continue
 		}
-		keys = append(keys, uint64(p[depth])<<32|uint64(uint32(i)))
+		fn := p[depth]
+		if b.counts[fn] == 0 {
+			seen = append(seen, fn)
+		}
+		b.counts[fn]++
+		b.sums[fn] += count
+		n++
 	}
-	slices.Sort(keys)
-	idx = idx[:len(keys)]
-	for j, k := range keys {
-		idx[j] = int32(uint32(k))
+	b.seen = seen
+	// Give each function a run of idx, in the order first met, and move
+	// the stacks there; counts becomes each run's write position.
+	base := len(b.runs)
+	pos := int32(0)
+	for _, fn := range seen {
+		c := b.counts[fn]
+		b.runs = append(b.runs, treeRun{fn: fn, lo: pos, hi: pos + c, total: b.sums[fn]})
+		b.counts[fn], b.sums[fn] = pos, 0
+		pos += c
 	}
+	tmp := b.tmp[:n]
+	for _, i := range idx {
+		if p := b.paths[i]; depth < len(p) {
+			fn := p[depth]
+			tmp[b.counts[fn]] = i
+			b.counts[fn]++
+		}
+	}
+	for _, fn := range seen {
+		b.counts[fn] = 0
+	}
+	idx = idx[:n]
+	copy(idx, tmp)
+	// Grow the children; their calls push their own runs above these.
 	var other int64 // samples of the pruned children
-	for lo := 0; lo < len(idx); {
-		fn := b.paths[idx[lo]][depth]
-		hi := lo + 1
-		for hi < len(idx) && b.paths[idx[hi]][depth] == fn {
-			hi++
+	for r := base; r < base+len(seen); r++ {
+		run := b.runs[r]
+		if run.total < b.minTotal {
+			other += run.total
+			continue
 		}
-		if b.minTotal > 0 {
-			var total int64
-			for _, i := range idx[lo:hi] {
-				total += b.stacks[i].count
-			}
-			if total < b.minTotal {
-				other += total
-				lo = hi
-				continue
-			}
-		}
-		b.grow(b.add(node, fn), idx[lo:hi], depth+1)
-		lo = hi
+		b.grow(b.add(node, run.fn), idx[run.lo:run.hi], depth+1)
 	}
+	b.runs = b.runs[:base]
 	if other > 0 {
 		c := b.add(node, otherFunc)
 		b.nodes[c].self, b.nodes[c].total = other, other
