@@ -26,25 +26,34 @@ import (
 // serial console for it.
 const ResultPrefix = "PFTOP-KERNEL-RESULT"
 
-// chain is what every complete sample of the target holds, root first,
-// ending in the leaf; rootFrame is the root-most user frame.
+// The chains every complete sample holds, root first; rootFrame is the
+// root-most user frame of both targets.
 var (
 	chain     = []string{"main", "chain_a", "chain_b", "chain_c"}
+	sysChain  = []string{"main", "sys_a", "sys_b", "sys_c"}
 	rootFrame = "_start"
 )
+
+// sysLibcFrames bounds the C library frames (the read wrapper) above sys_c.
+const sysLibcFrames = 3
 
 // Config says what to check.
 type Config struct {
 	// Target is the chain program (testdata/targets/chain.c) to sample.
 	Target string
+	// SysTarget, when set, is syscall_chain.c built: sampled at the same
+	// time, its samples taken in the kernel check that the programs find
+	// the user registers of a task interrupted in the kernel.
+	SysTarget string
 	// Duration is how long the target is sampled.
 	Duration time.Duration
 	// Frequency in Hz per CPU.
 	Frequency int
-	// MinShare is the share of the target's samples that must be complete
+	// MinShare is the share of the chain target's samples, and of the
+	// syscall target's samples taken in the kernel, that must be complete
 	// and hold the chain.
 	MinShare float64
-	// MinSamples is the fewest target samples that make a verdict.
+	// MinSamples is the fewest samples (of each) that make a verdict.
 	MinSamples int
 	// Log receives progress and diagnostics; nil discards them.
 	Log func(format string, args ...any)
@@ -103,9 +112,16 @@ type Result struct {
 	Kernel   string // uname -r
 	Variant  string // bpf.Objects.Variant
 	Programs []Program
-	Samples  int     // the target's samples
+	Samples  int     // the chain target's samples
 	Complete int     // of which complete and holding the chain
 	Share    float64 // Complete / Samples
+	// KernelSamples are the syscall target's samples taken in the kernel,
+	// whose user registers the program finds through the task (as the
+	// variant says); KernelComplete of them are complete with the chain.
+	// Both 0 without Config.SysTarget.
+	KernelSamples  int
+	KernelComplete int
+	KernelShare    float64
 }
 
 // Largest returns the program with the most instructions.
@@ -124,7 +140,7 @@ func (r *Result) Largest() (Program, bool) {
 
 // Line is the machine-readable result line:
 //
-//	PFTOP-KERNEL-RESULT PASS kernel=R variant="V" insns=NAME=N insns_kind=verified|xlated xlated=NAME=N samples=N complete=P% programs=NAME:vN:xN,...
+//	PFTOP-KERNEL-RESULT PASS kernel=R variant="V" insns=NAME=N insns_kind=verified|xlated xlated=NAME=N samples=N complete=P% kernel_samples=N kernel_complete=P% programs=NAME:vN:xN,...
 //	PFTOP-KERNEL-RESULT FAIL kernel=R ... reason="why"
 //
 // insns is the largest program by the verifier's count (5.16+) or else by
@@ -152,6 +168,9 @@ func (r *Result) Line() string {
 	}
 	if r.Samples > 0 || r.Pass {
 		fmt.Fprintf(&b, " samples=%d complete=%.1f%%", r.Samples, 100*r.Share)
+	}
+	if r.KernelSamples > 0 {
+		fmt.Fprintf(&b, " kernel_samples=%d kernel_complete=%.1f%%", r.KernelSamples, 100*r.KernelShare)
 	}
 	if len(r.Programs) > 0 {
 		parts := make([]string, len(r.Programs))
@@ -215,34 +234,70 @@ func Check(ctx context.Context, cfg Config) (res Result) {
 
 type sample struct {
 	status bpf.Status
+	kernel bool        // taken in the kernel: the user registers came from the task
 	user   []bpf.Frame // leaf first
 }
 
-func check(ctx context.Context, cfg Config, res *Result) (err error) {
-	if _, err := os.Stat(cfg.Target); err != nil {
-		return fmt.Errorf("target: %w", err)
+// target is one sampled program.
+type target struct {
+	path    string
+	pid     uint32
+	samples []sample
+}
+
+func startTarget(ctx context.Context, path string) (*exec.Cmd, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("target: %w", err)
 	}
+	cmd := exec.CommandContext(ctx, path)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", path, err)
+	}
+	return cmd, nil
+}
+
+func check(ctx context.Context, cfg Config, res *Result) (err error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		cfg.Log("warning: raising RLIMIT_MEMLOCK: %v", err)
 	}
 
-	// The target first: its PID goes into the in-kernel filter.
-	tctx, cancelTarget := context.WithCancel(ctx)
-	defer cancelTarget()
-	cmd := exec.CommandContext(tctx, cfg.Target)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start target: %w", err)
-	}
+	// The targets first: their PIDs go into the in-kernel filter.
+	tctx, cancelTargets := context.WithCancel(ctx)
+	var cmds []*exec.Cmd
 	defer func() {
-		cancelTarget()
-		cmd.Wait()
+		cancelTargets()
+		for _, c := range cmds {
+			c.Wait()
+		}
 	}()
-	pid := uint32(cmd.Process.Pid)
-	cfg.Log("target %s pid %d", cfg.Target, pid)
+	var targets []*target
+	for _, path := range []string{cfg.Target, cfg.SysTarget} {
+		if path == "" {
+			continue
+		}
+		cmd, err := startTarget(tctx, path)
+		if err != nil {
+			return err
+		}
+		cmds = append(cmds, cmd)
+		targets = append(targets, &target{path: path, pid: uint32(cmd.Process.Pid)})
+		cfg.Log("target %s pid %d", path, cmd.Process.Pid)
+	}
+	chainT := targets[0]
+	var sysT *target
+	if cfg.SysTarget != "" {
+		sysT = targets[1]
+	}
+	pids := make([]uint32, len(targets))
+	byPID := map[uint32]*target{}
+	for i, t := range targets {
+		pids[i] = t.pid
+		byPID[t.pid] = t
+	}
 
 	loadStart := time.Now()
-	objs, err := bpf.Load(bpf.Options{PIDs: []uint32{pid}})
+	objs, err := bpf.Load(bpf.Options{PIDs: pids})
 	if err != nil {
 		cfg.Log("load failed:\n%+v", err)
 		var ve *ebpf.VerifierError
@@ -289,8 +344,10 @@ func check(ctx context.Context, cfg Config, res *Result) (err error) {
 		return fmt.Errorf("unwinder: %w", err)
 	}
 	defer mgr.Close()
-	if err := mgr.Sync(pid); err != nil {
-		return fmt.Errorf("sync target: %w", err)
+	for _, t := range targets {
+		if err := mgr.Sync(t.pid); err != nil {
+			return fmt.Errorf("sync %s: %w", t.path, err)
+		}
 	}
 
 	smp, err := sampler.New(objs, sampler.Config{Frequency: cfg.Frequency})
@@ -320,7 +377,7 @@ func check(ctx context.Context, cfg Config, res *Result) (err error) {
 			}
 			switch ev.Kind {
 			case bpf.EventSync:
-				if ev.PID == pid {
+				if byPID[ev.PID] != nil {
 					mgr.Request(ev.PID)
 				}
 			case bpf.EventExit:
@@ -328,7 +385,6 @@ func check(ctx context.Context, cfg Config, res *Result) (err error) {
 			}
 		}
 	}()
-	var samples []sample
 	var readErrs int
 	traced := make(chan struct{})
 	go func() {
@@ -342,10 +398,9 @@ func check(ctx context.Context, cfg Config, res *Result) (err error) {
 				readErrs++
 				continue
 			}
-			if s.PID != pid {
-				continue
+			if t := byPID[s.PID]; t != nil {
+				t.samples = append(t.samples, sample{status: s.Status, kernel: len(s.Kernel) > 0, user: slices.Clone(s.User)})
 			}
-			samples = append(samples, sample{status: s.Status, user: slices.Clone(s.User)})
 		}
 	}()
 
@@ -377,20 +432,62 @@ func check(ctx context.Context, cfg Config, res *Result) (err error) {
 
 	names := newNamer(mgr)
 	defer names.close()
-	why := map[string]int{}
-	for _, s := range samples {
-		ok, reason := chainOK(s, names)
-		if ok {
+
+	chainWhy := map[string]int{}
+	for _, s := range chainT.samples {
+		if ok, reason := chainOK(s, names, chain, 0); ok {
 			res.Complete++
 		} else {
-			why[reason]++
+			chainWhy[reason]++
 		}
 	}
-	res.Samples = len(samples)
+	res.Samples = len(chainT.samples)
 	if res.Samples > 0 {
 		res.Share = float64(res.Complete) / float64(res.Samples)
 	}
-	cfg.Log("target samples: %d, complete with the chain: %d (%.1f%%)", res.Samples, res.Complete, 100*res.Share)
+	cfg.Log("chain target: %d samples, %d complete with %s (%.1f%%)",
+		res.Samples, res.Complete, strings.Join(chain, ";"), 100*res.Share)
+	chainTop := logReasons(cfg, chainWhy)
+
+	sysWhy := map[string]int{}
+	if sysT != nil {
+		for _, s := range sysT.samples {
+			if !s.kernel {
+				continue
+			}
+			res.KernelSamples++
+			if ok, reason := chainOK(s, names, sysChain, sysLibcFrames); ok {
+				res.KernelComplete++
+			} else {
+				sysWhy[reason]++
+			}
+		}
+		if res.KernelSamples > 0 {
+			res.KernelShare = float64(res.KernelComplete) / float64(res.KernelSamples)
+		}
+		cfg.Log("syscall target: %d samples, %d in the kernel, %d of those complete with %s (%.1f%%)",
+			len(sysT.samples), res.KernelSamples, res.KernelComplete, strings.Join(sysChain, ";"), 100*res.KernelShare)
+	}
+	sysTop := logReasons(cfg, sysWhy)
+
+	switch {
+	case res.Samples < cfg.MinSamples:
+		return fmt.Errorf("only %d samples of the chain target in %s, want at least %d", res.Samples, cfg.Duration, cfg.MinSamples)
+	case res.Share < cfg.MinShare:
+		return fmt.Errorf("%.1f%% of %d samples of the chain target complete, want %.0f%%; most common failure: %s",
+			100*res.Share, res.Samples, 100*cfg.MinShare, chainTop)
+	case sysT != nil && res.KernelSamples < cfg.MinSamples:
+		return fmt.Errorf("only %d samples of the syscall target in the kernel in %s, want at least %d", res.KernelSamples, cfg.Duration, cfg.MinSamples)
+	case sysT != nil && res.KernelShare < cfg.MinShare:
+		return fmt.Errorf("%.1f%% of %d samples of the syscall target taken in the kernel complete, want %.0f%%; most common failure: %s",
+			100*res.KernelShare, res.KernelSamples, 100*cfg.MinShare, sysTop)
+	}
+	return nil
+}
+
+// logReasons logs the commonest reasons stacks were incomplete and returns
+// the commonest.
+func logReasons(cfg Config, why map[string]int) string {
 	reasons := make([]string, 0, len(why))
 	for r := range why {
 		reasons = append(reasons, r)
@@ -402,24 +499,16 @@ func check(ctx context.Context, cfg Config, res *Result) (err error) {
 		}
 		cfg.Log("incomplete: %d × %s", why[r], r)
 	}
-
-	switch {
-	case res.Samples < cfg.MinSamples:
-		return fmt.Errorf("only %d samples of the target in %s, want at least %d", res.Samples, cfg.Duration, cfg.MinSamples)
-	case res.Share < cfg.MinShare:
-		top := "?"
-		if len(reasons) > 0 {
-			top = reasons[0]
-		}
-		return fmt.Errorf("%.1f%% of %d samples complete, want %.0f%%; most common failure: %s",
-			100*res.Share, res.Samples, 100*cfg.MinShare, top)
+	if len(reasons) == 0 {
+		return ""
 	}
-	return nil
+	return reasons[0]
 }
 
 // chainOK says whether s is a complete stack that reaches the root and
-// ends in the chain, and if not, why.
-func chainOK(s sample, names *namer) (bool, string) {
+// holds want, followed by at most extra frames toward the leaf; if not,
+// it says why.
+func chainOK(s sample, names *namer, want []string, extra int) (bool, string) {
 	if s.status != bpf.StatusOK {
 		return false, "status: " + s.status.String()
 	}
@@ -427,16 +516,20 @@ func chainOK(s sample, names *namer) (bool, string) {
 	for i, f := range s.user {
 		user[len(s.user)-1-i] = names.name(f) // root first
 	}
-	if len(user) < len(chain)+1 {
-		return false, "too short: " + strings.Join(user, ";")
+	stack := strings.Join(user, ";")
+	if len(user) < len(want)+1 {
+		return false, "too short: " + stack
 	}
 	if user[0] != rootFrame {
-		return false, fmt.Sprintf("root-most frame %s, want %s: %s", user[0], rootFrame, strings.Join(user, ";"))
+		return false, fmt.Sprintf("root-most frame %s, want %s: %s", user[0], rootFrame, stack)
 	}
-	if !slices.Equal(user[len(user)-len(chain):], chain) {
-		return false, "chain not whole at the leaf: " + strings.Join(user, ";")
+	for k := 0; k <= extra && len(want)+k < len(user); k++ {
+		end := len(user) - k
+		if slices.Equal(user[end-len(want):end], want) {
+			return true, ""
+		}
 	}
-	return true, ""
+	return false, "chain not whole at the leaf: " + stack
 }
 
 // namer names user frames from the symbol tables of the files the

@@ -2,7 +2,8 @@
 // that runs inside a tiny initramfs under qemu (or directly on the host),
 // loads every BPF program pftop ships, samples the static chain target
 // (testdata/targets/chain.c) for a few seconds with the real unwinder,
-// checks the stacks, and prints one line:
+// together with testdata/syscall_chain.c, which spends its time in the
+// kernel (-sys-target), checks the stacks, and prints one line:
 //
 //	PFTOP-KERNEL-RESULT PASS kernel=… variant="…" insns=<largest program>=<count> … samples=N complete=P%
 //	PFTOP-KERNEL-RESULT FAIL kernel=… reason="…"
@@ -30,6 +31,7 @@ const mountedEnv = "PFTOP_KERNELTEST_MOUNTED"
 
 func main() {
 	target := flag.String("target", "/chain", "the chain target to sample")
+	sysTarget := flag.String("sys-target", "", "the syscall chain target (testdata/syscall_chain.c) to sample at the same time")
 	duration := flag.Duration("duration", 3*time.Second, "how long to sample")
 	freq := flag.Int("F", 99, "sampling frequency in Hz per CPU")
 	asInit := flag.Bool("init", os.Getpid() == 1, "mount /proc and /sys first and power off at the end")
@@ -88,7 +90,7 @@ func main() {
 		os.Exit(1)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	res = Check(ctx, Config{Target: *target, Duration: *duration, Frequency: *freq, Log: logf})
+	res = Check(ctx, Config{Target: *target, SysTarget: *sysTarget, Duration: *duration, Frequency: *freq, Log: logf})
 	cancel()
 	close(done)
 	finish()

@@ -174,14 +174,19 @@ build_initramfs() {
 	# The loader: static, so the initramfs needs no libc. go build is a
 	# no-op when nothing changed.
 	(cd "$ROOT" && CGO_ENABLED=0 "$GO" build -trimpath -o "$CACHE/initramfs/kerneltest" ./internal/kerneltest) || return 1
-	# The target, built like testdata/targets builds chain, but static.
-	local chain=$CACHE/initramfs/chain src=$ROOT/testdata/targets
-	if [[ ! -x $chain || $src/chain.c -nt $chain || $src/targets.h -nt $chain ]]; then
-		gcc -static -O2 -fomit-frame-pointer -g0 -fasynchronous-unwind-tables -Wall \
-			-o "$chain" "$src/chain.c" || return 1
-	fi
+	# The targets, built like testdata/targets builds chain, but static.
+	local t src out_bin hdr=$ROOT/testdata/targets/targets.h
+	for t in chain syscall_chain; do
+		src=$ROOT/testdata/targets/$t.c
+		[[ $t == syscall_chain ]] && src=$ROOT/internal/kerneltest/testdata/$t.c
+		out_bin=$CACHE/initramfs/$t
+		if [[ ! -x $out_bin || $src -nt $out_bin || $hdr -nt $out_bin ]]; then
+			gcc -static -O2 -fomit-frame-pointer -g0 -fasynchronous-unwind-tables -Wall \
+				-I "$ROOT/testdata/targets" -o "$out_bin" "$src" || return 1
+		fi
+		cmp -s "$out_bin" "$stage/$t" || cp "$out_bin" "$stage/$t"
+	done
 	cmp -s "$CACHE/initramfs/kerneltest" "$stage/kerneltest" || cp "$CACHE/initramfs/kerneltest" "$stage/kerneltest"
-	cmp -s "$chain" "$stage/chain" || cp "$chain" "$stage/chain"
 	cmp -s "$BUSYBOX" "$stage/bin/busybox" || cp "$BUSYBOX" "$stage/bin/busybox"
 	cat >"$stage/init.new" <<'EOF'
 #!/bin/busybox sh
@@ -189,7 +194,7 @@ build_initramfs() {
 # off; if it comes back, say so and power off anyway.
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
-/kerneltest -init -target /chain
+/kerneltest -init -target /chain -sys-target /syscall_chain
 status=$?
 echo "PFTOP-KERNEL-RESULT FAIL kernel=$(/bin/busybox uname -r) reason=\"the loader returned with status $status instead of powering off\""
 /bin/busybox poweroff -f
@@ -256,7 +261,7 @@ summary() {
 		[[ $kind == xlated ]] || size+=" (${xlated##*=} xlated)"
 	fi
 	if [[ $line == *" PASS "* ]]; then
-		echo "PASS $name ($(field kernel "$line"); $(field variant "$line"); $size; $(field samples "$line") samples, $(field complete "$line") complete; ${secs}s)"
+		echo "PASS $name ($(field kernel "$line"); $(field variant "$line"); $size; $(field samples "$line") samples, $(field complete "$line") complete; in the kernel: $(field kernel_samples "$line"), $(field kernel_complete "$line") complete; ${secs}s)"
 	else
 		echo "FAIL $name: $(field reason "$line") ($(field kernel "$line")${size:+; $size}; ${secs}s)"
 	fi
@@ -329,7 +334,7 @@ done
 if [[ ${PFTOP_KERNELS_HOST:-1} != 0 ]]; then
 	if [[ $(id -u) == 0 ]]; then
 		t0=$(date +%s)
-		"$CACHE/initramfs/kerneltest" -target "$CACHE/initramfs/chain" >"$CACHE/logs/host.out" 2>"$CACHE/logs/host.log"
+		"$CACHE/initramfs/kerneltest" -target "$CACHE/initramfs/chain" -sys-target "$CACHE/initramfs/syscall_chain" >"$CACHE/logs/host.out" 2>"$CACHE/logs/host.log"
 		line=$(grep -a -m1 -o 'PFTOP-KERNEL-RESULT .*' "$CACHE/logs/host.out")
 		if [[ -z $line ]]; then
 			results+=("FAIL host $(uname -r): no result line (see $CACHE/logs/host.log)")
