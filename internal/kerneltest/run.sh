@@ -17,16 +17,19 @@
 # PFTOP_KERNELS_REFRESH=1), so a rerun needs no network and takes about a
 # minute.
 #
-# Environment: PFTOP_KERNELS="5.10 6.1 6.12" picks kernels ("host" adds
-# nothing: the host runs unless PFTOP_KERNELS_HOST=0), PFTOP_KERNELS_TIMEOUT
-# (seconds per boot, default 180), PFTOP_KERNELS_JOBS (parallel boots,
-# default 1), PFTOP_KERNELS_CACHE (default .cache/kernels).
+# Environment: PFTOP_KERNELS="5.10 6.1 6.12" picks the kernels,
+# PFTOP_KERNELS_HOST=0 leaves the host out, PFTOP_KERNELS_TIMEOUT (seconds
+# per boot, default 180; a boot that has not started the loader after
+# PFTOP_KERNELS_BOOT_TIMEOUT, default 60, is given up earlier),
+# PFTOP_KERNELS_JOBS (parallel boots, default 1), PFTOP_KERNELS_CPU (qemu
+# -cpu), PFTOP_KERNELS_CACHE (default .cache/kernels).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=${PFTOP_KERNELS_CACHE:-$ROOT/.cache/kernels}
 KERNELS=${PFTOP_KERNELS:-5.10 6.1 6.12}
 TIMEOUT=${PFTOP_KERNELS_TIMEOUT:-180}
+BOOT_TIMEOUT=${PFTOP_KERNELS_BOOT_TIMEOUT:-60}
 JOBS=${PFTOP_KERNELS_JOBS:-1}
 REFRESH_DAYS=7
 GO=${GO:-go}
@@ -218,10 +221,11 @@ EOF
 QEMU_CPU=${PFTOP_KERNELS_CPU:-max,la57=off,-cx16}
 
 # boot SERIES: boots the kernel and leaves the console in logs/SERIES.log.
-# A guest that crashed or hung before the loader printed anything is booted
-# once more (an emulation fault, not pftop's); logs/SERIES.retried says so.
+# A guest that crashed, or did not start the loader within BOOT_TIMEOUT,
+# is booted once more (an emulation fault, not pftop's: the loader had not
+# run); logs/SERIES.retried says why.
 boot() {
-	local series=$1 try
+	local series=$1 try q rc waited why log=$CACHE/logs/$1.log
 	rm -f "$CACHE/logs/$series.retried"
 	for try in 1 2; do
 		timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
@@ -230,16 +234,28 @@ boot() {
 			-kernel "$CACHE/boot/$series/vmlinuz" \
 			-initrd "$CACHE/initramfs/initramfs.cpio.gz" \
 			-append "console=ttyS0 panic=-1 quiet loglevel=3 mitigations=off" \
-			</dev/null >"$CACHE/logs/$series.log" 2>&1
-		echo $? >"$CACHE/logs/$series.rc"
-		if ((try == 1)) && ! grep -aq 'kerneltest:\|PFTOP-KERNEL-RESULT' "$CACHE/logs/$series.log"; then
-			local why
-			why=$(tr -d '\r' <"$CACHE/logs/$series.log" | grep -a -m1 -oE '(BUG|Oops|PANIC|Kernel panic)[^[]*')
-			[[ -z $why && $(cat "$CACHE/logs/$series.rc") == 124 ]] && why="hung for ${TIMEOUT}s"
+			</dev/null >"$log" 2>&1 &
+		q=$!
+		why=""
+		for ((waited = 0; waited < BOOT_TIMEOUT; waited++)); do
+			kill -0 "$q" 2>/dev/null || break
+			grep -aq 'kerneltest:\|PFTOP-KERNEL-RESULT' "$log" && break
+			sleep 1
+		done
+		if ((waited >= BOOT_TIMEOUT)) && kill -0 "$q" 2>/dev/null; then
+			why="the loader had not started after ${BOOT_TIMEOUT}s"
+			kill "$q" 2>/dev/null
+		fi
+		wait "$q"
+		rc=$?
+		echo "$rc" >"$CACHE/logs/$series.rc"
+		if ! grep -aq 'kerneltest:\|PFTOP-KERNEL-RESULT' "$log"; then
+			[[ -n $why ]] || why=$(tr -d '\r' <"$log" | grep -a -m1 -oE '(BUG|Oops|PANIC|Kernel panic)[^[]*')
 			if [[ -n $why ]]; then
-				cp "$CACHE/logs/$series.log" "$CACHE/logs/$series.crash.log"
+				cp "$log" "$CACHE/logs/$series.crash.log"
 				echo "$why" >"$CACHE/logs/$series.retried"
-				continue
+				((try == 1)) && continue
+				echo "$why" >"$CACHE/logs/$series.why"
 			fi
 		fi
 		break
@@ -280,7 +296,7 @@ build_initramfs >"$CACHE/logs/build.log" 2>&1 || { cat "$CACHE/logs/build.log" >
 
 ready=()
 for s in $KERNELS; do
-	rm -f "$CACHE/boot/$s.err"
+	rm -f "$CACHE/boot/$s.err" "$CACHE/logs/$s.why" "$CACHE/logs/$s.end"
 	if fetch "$s"; then
 		ready+=("$s")
 	else
@@ -310,6 +326,7 @@ for s in "${ready[@]}"; do
 	rc=$(cat "$CACHE/logs/$s.rc" 2>/dev/null)
 	if [[ -z $line ]]; then
 		reason="no result line"
+		[[ -s $CACHE/logs/$s.why ]] && reason="twice no result line: $(cat "$CACHE/logs/$s.why")"
 		[[ $rc == 124 || $rc == 137 ]] && reason="timed out after ${TIMEOUT}s with no result line"
 		[[ -n $rc && $rc != 0 && $rc != 124 && $rc != 137 ]] && reason="qemu exited with status $rc and no result line"
 		results+=("FAIL $ver: $reason (console: $CACHE/logs/$s.log)")
