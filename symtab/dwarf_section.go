@@ -1,0 +1,231 @@
+package symtab
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// DWARF sections are read in one of two ways. A compressed section
+// (SHF_COMPRESSED with zlib or zstd, or a legacy .zdebug_ section) cannot
+// be read at an offset, so it is decompressed into memory on its first
+// use. An uncompressed section stays in the file: small ones are read
+// whole on first use, big ones (.debug_info, .debug_line, .debug_str of a
+// large binary) are read on demand, the small reads through a bounded
+// direct-mapped block cache. So indexing a big binary reads only unit
+// headers, and a lookup reads only the units it needs.
+
+const (
+	// wholeSectionBytes is the size up to which an uncompressed section is
+	// read whole on first use.
+	wholeSectionBytes = 256 << 10
+	// blockBytes and blockSlots size a section's block cache: at most
+	// 1 MiB per section.
+	blockBytes = 16 << 10
+	blockSlots = 64
+	// maxRatio bounds how much memory is reserved up front for a
+	// compressed section per compressed byte (zlib cannot exceed ~1032);
+	// more is allocated only as the decompressor actually produces it.
+	maxRatio = 1100
+	// maxStringBytes bounds one string read from a string section.
+	maxStringBytes = 64 << 10
+)
+
+// dsection is one DWARF section of an ELF file. Its methods are not safe
+// for concurrent use; Lines serializes them.
+type dsection struct {
+	name  string
+	sec   *elf.Section // nil when the file lacks the section
+	limit uint64       // bound on the decompressed size
+
+	loaded bool
+	data   []byte // the whole section, once loaded
+	err    error  // why loading failed
+	direct bool   // read on demand through sec.ReaderAt
+	size   uint64 // bytes readable, once loaded or known to be direct
+	blocks [blockSlots]cacheBlock
+}
+
+type cacheBlock struct {
+	idx  uint64 // block number + 1; 0 when empty
+	data []byte // never modified once filled, so slices of it stay valid
+}
+
+// findSection returns the named DWARF section ("info" for .debug_info or
+// .zdebug_info) of ef, or one with sec nil when absent or without data.
+func findSection(ef *elf.File, name string, limit uint64) *dsection {
+	s := &dsection{name: ".debug_" + name, limit: limit}
+	for _, sec := range ef.Sections {
+		if sec.Name == ".debug_"+name || sec.Name == ".zdebug_"+name {
+			if sec.Type != elf.SHT_NOBITS && sec.Type != elf.SHT_NULL {
+				s.sec = sec
+			}
+			break
+		}
+	}
+	return s
+}
+
+// present reports whether the file has the section.
+func (s *dsection) present() bool { return s.sec != nil }
+
+// load prepares the section for reading: decompresses it or reads it
+// whole, or sets it up for reads on demand.
+func (s *dsection) load() error {
+	if s.loaded {
+		return s.err
+	}
+	s.loaded = true
+	if s.sec == nil {
+		s.err = fmt.Errorf("%s: %w", s.name, errMissingSection)
+		return s.err
+	}
+	sec := s.sec
+	compressed := sec.Flags&elf.SHF_COMPRESSED != 0 || strings.HasPrefix(sec.Name, ".zdebug")
+	if !compressed && sec.FileSize > wholeSectionBytes && sec.ReaderAt != nil {
+		s.direct, s.size = true, sec.FileSize
+		return nil
+	}
+	rd := sec.Open()
+	// For .zdebug sections debug/elf learns the size only in Open.
+	want := sec.Size
+	if want > s.limit {
+		s.err = &FormatError{Off: int64(sec.Offset), Msg: fmt.Sprintf("%s: %d bytes, over the %d-byte limit", s.name, want, s.limit)}
+		return s.err
+	}
+	reserve := want
+	if compressed {
+		reserve = min(reserve, sec.FileSize*maxRatio)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, int(min(reserve, s.limit))))
+	n, err := io.Copy(buf, io.LimitReader(rd, int64(want)))
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.err = fmt.Errorf("read %s: %w", s.name, err)
+		return s.err
+	}
+	if uint64(n) < want && !compressed {
+		s.err = &FormatError{Off: int64(sec.Offset), Msg: fmt.Sprintf("%s truncated: %d of %d bytes", s.name, n, want)}
+		return s.err
+	}
+	s.data = buf.Bytes()
+	s.size = uint64(len(s.data))
+	return nil
+}
+
+// errMissingSection is wrapped when a needed section is absent.
+var errMissingSection = errors.New("section missing")
+
+// read returns n bytes at off. The result may share memory with the
+// section and must not be modified.
+func (s *dsection) read(off, n uint64) ([]byte, error) {
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	if off > s.size || n > s.size-off {
+		return nil, &FormatError{Off: -1, Msg: fmt.Sprintf("%s: read of %d bytes at %#x past the end (%#x)", s.name, n, off, s.size)}
+	}
+	if !s.direct {
+		return s.data[off : off+n : off+n], nil
+	}
+	if first, last := off/blockBytes, (off+n-1)/blockBytes; n > 0 && first == last {
+		b, err := s.block(first)
+		if err != nil {
+			return nil, err
+		}
+		o := off - first*blockBytes
+		return b[o : o+n : o+n], nil
+	}
+	buf := make([]byte, n)
+	if err := s.readAt(buf, off); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// readUpTo returns up to n bytes at off, fewer at the end of the section.
+func (s *dsection) readUpTo(off, n uint64) ([]byte, error) {
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	if off > s.size {
+		return nil, &FormatError{Off: -1, Msg: fmt.Sprintf("%s: offset %#x past the end (%#x)", s.name, off, s.size)}
+	}
+	return s.read(off, min(n, s.size-off))
+}
+
+// block returns block number i through the cache.
+func (s *dsection) block(i uint64) ([]byte, error) {
+	slot := &s.blocks[i%blockSlots]
+	if slot.idx == i+1 {
+		return slot.data, nil
+	}
+	start := i * blockBytes
+	buf := make([]byte, min(blockBytes, s.size-start))
+	if err := s.readAt(buf, start); err != nil {
+		return nil, err
+	}
+	slot.idx, slot.data = i+1, buf
+	return buf, nil
+}
+
+func (s *dsection) readAt(buf []byte, off uint64) error {
+	n, err := s.sec.ReadAt(buf, int64(off))
+	if n == len(buf) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("read %s at %#x: %w", s.name, off, err)
+}
+
+// cstring returns the NUL-terminated string at off.
+func (s *dsection) cstring(off uint64) ([]byte, error) {
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	if !s.direct {
+		if off >= s.size {
+			return nil, &FormatError{Off: -1, Msg: fmt.Sprintf("%s: string offset %#x past the end (%#x)", s.name, off, s.size)}
+		}
+		d := s.data[off:]
+		i := bytes.IndexByte(d[:min(len(d), maxStringBytes)], 0)
+		if i < 0 {
+			return nil, &FormatError{Off: -1, Msg: fmt.Sprintf("%s: unterminated string at %#x", s.name, off)}
+		}
+		return d[:i:i], nil
+	}
+	var out []byte
+	for n := uint64(0); n < maxStringBytes; {
+		if off+n >= s.size {
+			break
+		}
+		bi := (off + n) / blockBytes
+		b, err := s.block(bi)
+		if err != nil {
+			return nil, err
+		}
+		chunk := b[off+n-bi*blockBytes:]
+		if i := bytes.IndexByte(chunk, 0); i >= 0 {
+			if out == nil {
+				return chunk[:i:i], nil
+			}
+			return append(out, chunk[:i]...), nil
+		}
+		out = append(out, chunk...)
+		n += uint64(len(chunk))
+	}
+	return nil, &FormatError{Off: -1, Msg: fmt.Sprintf("%s: unterminated string at %#x", s.name, off)}
+}
+
+// memBytes returns the memory the section holds.
+func (s *dsection) memBytes() int {
+	n := cap(s.data)
+	for i := range s.blocks {
+		n += cap(s.blocks[i].data)
+	}
+	return n
+}
