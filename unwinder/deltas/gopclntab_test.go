@@ -298,6 +298,13 @@ func TestGoObjdump(t *testing.T) {
 					t.Errorf("%s: not simulated: %s", fn.Name, why)
 				}
 			}
+			for _, fn := range pclntabtest.Objdump(t, tc, bin, `^main\.leaf$`) {
+				for _, in := range fn.Insns {
+					if strings.Contains(in.Text, "SP") || strings.Contains(in.Text, "BP") {
+						t.Errorf("main.leaf is not frameless: %s", in.Text)
+					}
+				}
+			}
 			f := goOpen(t, bin)
 			fns := goFuncs(t, f)
 			leaf := fns["main.leaf"]
