@@ -70,11 +70,17 @@ func (c *RecordCmd) Run() error {
 // never followed.
 func writeOutput(path string, write func(io.Writer) error) error {
 	if path == "-" {
-		bw := bufio.NewWriter(os.Stdout)
-		if err := write(bw); err != nil {
-			return err
+		return writeTo(os.Stdout, write)
+	}
+	// A device or a pipe (-o /dev/null, a FIFO) is written in place:
+	// renaming over it would replace the device with a file.
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&(os.ModeDevice|os.ModeCharDevice|os.ModeNamedPipe) != 0 {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("open output: %w", err)
 		}
-		return bw.Flush()
+		defer f.Close()
+		return writeTo(f, write)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -101,5 +107,16 @@ func writeOutput(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("write output: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "pftop: wrote %s\n", path)
+	return nil
+}
+
+func writeTo(w io.Writer, write func(io.Writer) error) error {
+	bw := bufio.NewWriter(w)
+	if err := write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
 	return nil
 }
