@@ -50,7 +50,9 @@ unit:
 
 test: deps-test check-generated targets
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 25m ./... 2>&1 | tee /tmp/pftop-test.log; exit $${PIPESTATUS[0]}
+	# One package at a time: the privileged tests measure real processes and
+	# must not compete for the CPU with each other.
+	$(GO) test -p 1 -count=1 -timeout 25m ./... 2>&1 | tee /tmp/pftop-test.log; exit $${PIPESTATUS[0]}
 
 bench: build targets
 	PFTOP_BENCH=1 $(GO) test -count=1 -timeout 20m -run '^TestBench$$' -v . 2>&1 | grep -v '^=== RUN'
