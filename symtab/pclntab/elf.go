@@ -3,7 +3,6 @@ package pclntab
 import (
 	"debug/elf"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -57,7 +56,7 @@ func Open(f *elf.File, opt Options) (*Table, *Module, error) {
 		}
 		src = memSource(data)
 	} else {
-		src = source{r: newPageCache(r, int64(mod.Size), pageSize, opt.CacheBytes), size: mod.Size}
+		src = source{pc: newPageCache(r, int64(mod.Size), pageSize, opt.CacheBytes), size: mod.Size}
 	}
 	t, err := newTable(src, Config{})
 	if err != nil {
@@ -71,7 +70,6 @@ func Open(f *elf.File, opt Options) (*Table, *Module, error) {
 			// Found by scanning: the table ends where moduledata says its
 			// last part does, not at the end of the segment.
 			mod.Size = end - mod.Addr
-			src.size = mod.Size
 			t.src.size = mod.Size
 		}
 		mod.ModuleData = md.addr
@@ -91,27 +89,12 @@ func Open(f *elf.File, opt Options) (*Table, *Module, error) {
 	if g := mod.GoFunc; g != 0 {
 		if g >= mod.Addr && g-mod.Addr < mod.Size {
 			// Go 1.26 keeps go:func.* inside the pclntab.
-			t.funcdata = source{r: io.NewSectionReader(&src, int64(g-mod.Addr), int64(mod.Size-(g-mod.Addr))), size: mod.Size - (g - mod.Addr)}
+			t.funcdata = t.src.sub(g - mod.Addr)
 		} else if fr, n := im.reader(g); fr != nil {
-			t.funcdata = source{r: newPageCache(fr, int64(n), pageSize, max(pageSize, opt.CacheBytes/4)), size: n}
+			t.funcdata = source{pc: newPageCache(fr, int64(n), pageSize, max(pageSize, opt.CacheBytes/4)), size: n}
 		}
 	}
 	return t, mod, nil
-}
-
-// ReadAt lets a source stand in for an io.ReaderAt.
-func (s *source) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, errors.New("negative offset")
-	}
-	b := s.at(uint64(off), uint64(len(p)), s.size, p)
-	if s.mem != nil {
-		copy(p, b)
-	}
-	if len(b) < len(p) {
-		return len(b), io.EOF
-	}
-	return len(b), nil
 }
 
 // locate finds the pclntab: by section, by the runtime.pclntab symbol, or

@@ -22,7 +22,6 @@ type PCIter struct {
 	first  bool
 	done   bool
 	err    error
-	buf    [64]byte
 	win    []byte // unread bytes of the table at pos
 	quanta uint64
 	steps  uint64 // pairs left before the table is too long
@@ -101,7 +100,7 @@ func (it *PCIter) uvarint() (uint32, bool) {
 	var v uint32
 	for shift := uint(0); ; shift += 7 {
 		if len(it.win) == 0 {
-			it.win = it.t.src.at(it.pos, uint64(len(it.buf)), it.t.pctab.end, it.buf[:])
+			it.win = it.t.src.at(it.pos, 64, it.t.pctab.end)
 			if len(it.win) == 0 {
 				it.fail("pc-value table runs past pctab")
 				return 0, false

@@ -192,7 +192,7 @@ func (t *Table) readFuncTab(nfunc uint64) error {
 	n := int(nfunc)
 	t.entries = make([]uint32, n+1)
 	t.funcOffs = make([]uint32, n)
-	var buf [4096]byte
+	var buf [8 * 512]byte
 	off := t.pcln.off
 	for i := 0; i <= n; {
 		k := min(n+1-i, len(buf)/8)
@@ -335,10 +335,9 @@ func (t *Table) cstring(r region, off uint64) (string, error) {
 	if off >= r.end-r.off {
 		return "", formatErr(r.off, "string offset %#x out of bounds", off)
 	}
-	var buf [256]byte
 	var out []byte
 	for pos := start; ; {
-		b := t.src.at(pos, uint64(len(buf)), r.end, buf[:])
+		b := t.src.at(pos, 256, r.end)
 		if len(b) == 0 {
 			return "", formatErr(start, "unterminated string")
 		}

@@ -91,7 +91,7 @@ func buildPclntab(f *elf.File) (*Table, []span, error) {
 		return nil, nil, fmt.Errorf("extract pclntab deltas: %w", err)
 	}
 	g := goExtractor{tab: tab, code: newCodeReader(f)}
-	g.out = make([]Delta, 0, tab.NumFuncs()*4)
+	g.out = make([]Delta, 0, tab.NumFuncs()*8) // Go binaries average 8.5
 	for i := 0; i < tab.NumFuncs(); i++ {
 		g.function(i)
 	}
@@ -110,6 +110,7 @@ type goExtractor struct {
 	code     *codeReader
 	out      []Delta
 	cover    []span
+	runs     []spRange // scratch
 	firstErr error
 }
 
@@ -160,11 +161,12 @@ func (g *goExtractor) function(i int) {
 	if fn.Entry >= fn.End {
 		return
 	}
-	var runs []spRange
+	runs := g.runs[:0]
 	it := g.tab.PCTable(&fn, fn.PCSP)
 	for it.Next() {
 		runs = append(runs, spRange{it.Start, it.End, it.Value})
 	}
+	g.runs = runs
 	if err := it.Err(); err != nil {
 		g.note(err)
 	}
@@ -190,13 +192,13 @@ func (g *goExtractor) function(i int) {
 // isSigreturn recognizes the runtime's signal return trampoline by name
 // and by its code: MOVQ $15, AX (or MOVL); SYSCALL.
 func (g *goExtractor) isSigreturn(fn *pclntab.Func) bool {
-	name, err := g.tab.FuncName(fn)
-	if err != nil || !strings.HasPrefix(name, "runtime.sigreturn") {
+	b := g.code.bytes(fn.Entry, 9)
+	if !bytes.HasPrefix(b, []byte{0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05}) &&
+		!bytes.HasPrefix(b, []byte{0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05}) {
 		return false
 	}
-	b := g.code.bytes(fn.Entry, 9)
-	return bytes.HasPrefix(b, []byte{0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05}) ||
-		bytes.HasPrefix(b, []byte{0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05})
+	name, err := g.tab.FuncName(fn)
+	return err == nil && strings.HasPrefix(name, "runtime.sigreturn")
 }
 
 // frames emits the rules of an ordinary function from its pcsp runs.
