@@ -20,8 +20,10 @@ type fakeSource struct {
 	procs      []aggregate.ProcessRow
 	containers []aggregate.ContainerRow
 	health     Health
+	stacks     []fakeStack // what Tree answers from
 
 	last    aggregate.Query // the last query of any kind
+	lastInv bool            // the last Tree's inverted
 	lastFn  funcRef         // the last CallersCallees function
 	counts  map[string]int  // calls per method
 	queries int             // queries of any kind but Health
@@ -53,7 +55,10 @@ func (f *fakeSource) CallersCallees(q aggregate.Query, name, module string) ([]a
 
 func (f *fakeSource) Tree(q aggregate.Query, inverted bool) *aggregate.TreeNode {
 	f.record("Tree", q)
-	return &aggregate.TreeNode{Name: "root"}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lastInv = inverted
+	return treeOf(f.stacks, inverted)
 }
 
 func (f *fakeSource) Processes(q aggregate.Query) []aggregate.ProcessRow {
@@ -124,7 +129,8 @@ func newFake() *fakeSource {
 		})
 	}
 	return &fakeSource{
-		top: aggregate.TopResult{Rows: rows, Samples: 10000, Window: 5 * time.Second},
+		stacks: fakeStacks(),
+		top:    aggregate.TopResult{Rows: rows, Samples: 10000, Window: 5 * time.Second},
 		callers: []aggregate.FunctionRow{
 			{Name: "main.work", Module: "spinner", File: "/src/spinner/main.go", Line: 30, Kind: n, Total: 2000},
 			{Name: "main.other", Module: "spinner", File: "/src/spinner/main.go", Line: 55, Kind: n, Total: 600},

@@ -74,7 +74,8 @@ func (h helpModel) lines() []string {
 	}
 	mouse := []string{st.Title.Render("Mouse")}
 	if h.common.Mouse {
-		mouse = append(mouse, "  wheel     scroll", "  click     select a row", "  click     a column title: sort by it", "  click     a picker's [ ]: mark")
+		mouse = append(mouse, "  wheel     scroll", "  click     select a row", "  click     a column title: sort by it", "  click     a picker's [ ]: mark",
+			"  click     a frame: zoom into it")
 	} else {
 		mouse = append(mouse, "  off (--no-mouse)")
 	}

@@ -14,6 +14,8 @@ var _ help.KeyMap = (*KeyMap)(nil)
 type KeyMap struct {
 	// Moving the cursor, in every list.
 	Up, Down, PageUp, PageDown, Home, End key.Binding
+	// Left and Right move along a row of the flamegraph.
+	Left, Right key.Binding
 
 	// The top table.
 	Open        key.Binding // callers and callees of the selected row
@@ -26,6 +28,18 @@ type KeyMap struct {
 	SortPrev    key.Binding // sort by the previous column
 	SortBy      key.Binding // sort by column 1-7 (again: reverse)
 	SortReverse key.Binding
+	Sandwich    key.Binding // the flamegraph sandwich of a function
+
+	// The flamegraph. Up and Down move between a frame's parent and
+	// children, Left and Right between neighbours (FlameMove is their
+	// help); search, n and N work as in the table.
+	FlameMove key.Binding
+	Zoom      key.Binding
+	ZoomOut   key.Binding
+	Collapse  key.Binding
+	Expand    key.Binding
+	Invert    key.Binding
+	Flip      key.Binding
 
 	// Filters and the pickers.
 	Processes    key.Binding // open the process picker
@@ -36,6 +50,7 @@ type KeyMap struct {
 
 	// Everywhere.
 	Pause    key.Binding
+	Snapshot key.Binding // save the window and filters to a file
 	Window   key.Binding // cycle the window
 	NextView key.Binding
 	Back     key.Binding // close a panel, cancel a search
@@ -55,6 +70,8 @@ func DefaultKeyMap() *KeyMap {
 		PageDown: b([]string{"pgdown", "ctrl+f"}, "pgdn", "page down"),
 		Home:     b([]string{"home", "g"}, "home/g", "first row"),
 		End:      b([]string{"end", "G"}, "end/G", "last row"),
+		Left:     b([]string{"left", "h"}, "←/h", "left"),
+		Right:    b([]string{"right", "l"}, "→/l", "right"),
 
 		Open:        b([]string{"enter"}, "enter", "callers & callees"),
 		Follow:      b([]string{"enter"}, "enter", "go to that caller/callee"),
@@ -66,6 +83,15 @@ func DefaultKeyMap() *KeyMap {
 		SortPrev:    b([]string{"<", ","}, "<", "sort by previous column"),
 		SortBy:      b([]string{"1", "2", "3", "4", "5", "6", "7"}, "1-7", "sort by column (again: reverse)"),
 		SortReverse: b([]string{"r"}, "r", "reverse sort"),
+		Sandwich:    b([]string{"f"}, "f", "flame sandwich: callers & callees"),
+
+		FlameMove: b([]string{"up", "down", "left", "right", "h", "j", "k", "l"}, "hjkl", "parent/child/neighbour"),
+		Zoom:      b([]string{"enter"}, "enter", "zoom into the frame"),
+		ZoomOut:   b([]string{"backspace"}, "bksp/esc", "zoom out"),
+		Collapse:  b([]string{"-"}, "-", "collapse the subtree"),
+		Expand:    b([]string{"+", "="}, "+", "expand the subtree"),
+		Invert:    b([]string{"i"}, "i", "inverted (bottom-up) graph"),
+		Flip:      b([]string{"r"}, "r", "root at top/bottom"),
 
 		Processes:    b([]string{"p"}, "p", "pick processes"),
 		Containers:   b([]string{"c"}, "c", "pick containers"),
@@ -74,8 +100,9 @@ func DefaultKeyMap() *KeyMap {
 		ClearFilters: b([]string{"esc"}, "esc", "clear filters"),
 
 		Pause:    b([]string{"space"}, "space", "pause/resume"),
+		Snapshot: b([]string{"s"}, "s", "save a snapshot"),
 		Window:   b([]string{"w"}, "w", "cycle window"),
-		NextView: b([]string{"tab"}, "tab", "next view"),
+		NextView: b([]string{"tab"}, "tab", "next view (table, flame graph)"),
 		Back:     b([]string{"esc"}, "esc", "back / cancel"),
 		Help:     b([]string{"?"}, "?", "help"),
 		Quit:     b([]string{"q", "ctrl+c"}, "q", "quit"),
@@ -91,18 +118,19 @@ type helpGroup struct {
 func (k *KeyMap) groups() []helpGroup {
 	return []helpGroup{
 		{"Move", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End}},
-		{"Table", []key.Binding{k.Open, k.SortNext, k.SortPrev, k.SortBy, k.SortReverse}},
+		{"Table", []key.Binding{k.Open, k.Sandwich, k.SortNext, k.SortPrev, k.SortBy, k.SortReverse}},
+		{"Flame graph", []key.Binding{k.FlameMove, k.Zoom, k.ZoomOut, k.Collapse, k.Expand, k.Invert, k.Flip, k.Sandwich}},
 		{"Search", []key.Binding{k.Search, k.Accept, k.NextMatch, k.PrevMatch}},
 		{"Filters", []key.Binding{k.Processes, k.Containers, k.ClearFilters}},
 		{"Pickers", []key.Binding{k.Mark, k.Apply}},
 		{"Callers panel", []key.Binding{k.Follow}},
-		{"General", []key.Binding{k.Pause, k.Window, k.NextView, k.Back, k.Help, k.Quit}},
+		{"General", []key.Binding{k.Pause, k.Snapshot, k.Window, k.NextView, k.Back, k.Help, k.Quit}},
 	}
 }
 
 // ShortHelp is the footer of the top table (help.KeyMap).
 func (k *KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Search, k.SortNext, k.Processes, k.Containers, k.Pause, k.Window, k.Help, k.Quit}
+	return []key.Binding{k.Open, k.NextView, k.Search, k.SortNext, k.Processes, k.Containers, k.Pause, k.Window, k.Help, k.Quit}
 }
 
 // FullHelp lists every binding, in groups (help.KeyMap).
@@ -113,6 +141,11 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 		out[i] = g.keys
 	}
 	return out
+}
+
+// flameHelp is the footer of the flamegraph.
+func (k *KeyMap) flameHelp() []key.Binding {
+	return []key.Binding{k.Zoom, k.ZoomOut, k.Collapse, k.Expand, k.Search, k.Invert, k.Flip, k.Sandwich, k.Snapshot, k.Pause, k.NextView, k.Help, k.Quit}
 }
 
 // pickerHelp is the footer of the pickers.

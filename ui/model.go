@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,13 +29,16 @@ const (
 type viewID int
 
 const (
-	viewTop viewID = iota // the top-functions table
+	viewTop   viewID = iota // the top-functions table
+	viewFlame               // the flamegraph
 )
 
 func (v viewID) title() string {
 	switch v {
 	case viewTop:
 		return "Top"
+	case viewFlame:
+		return "Flame"
 	}
 	return "?"
 }
@@ -67,7 +71,14 @@ type Model struct {
 	inflight bool // a query runs; ticks are dropped meanwhile
 	health   Health
 
+	// note replaces the status line until the next key (a snapshot's
+	// path or error); snapshotting is set while the hook runs.
+	note         string
+	noteBad      bool
+	snapshotting bool
+
 	top        topModel
+	flame      flameModel
 	callers    callersModel
 	procs      procsModel
 	containers containersModel
@@ -93,9 +104,10 @@ func New(src Source, opts Options) Model {
 		tick: func(d time.Duration) tea.Cmd {
 			return tea.Tick(d, func(t time.Time) tea.Msg { return tickMsg(t) })
 		},
-		views:      []viewID{viewTop},
+		views:      []viewID{viewTop, viewFlame},
 		window:     opts.Window,
 		top:        newTopModel(c),
+		flame:      newFlameModel(c),
 		callers:    newCallersModel(c),
 		procs:      newProcsModel(c),
 		containers: newContainersModel(c),
@@ -155,6 +167,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.callers = m.callers.open(msg.fn)
 		m.state = stateCallers
 		return m, m.requery()
+	case openSandwichMsg:
+		m.flame = m.flame.openSandwich(msg.fn)
+		m.active = slices.Index(m.views, viewFlame)
+		m.state = stateView
+		return m, m.requery()
+	case snapshotMsg:
+		m.snapshotting = false
+		if msg.err != nil {
+			m.note, m.noteBad = "snapshot failed: "+msg.err.Error(), true
+		} else {
+			m.note, m.noteBad = "snapshot saved to "+msg.path, false
+		}
+		return m, nil
 	case closeMsg:
 		m.state = stateView
 		return m, m.requery()
@@ -210,7 +235,10 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if key.Matches(msg, km.Quit) && msg.Text == "" {
 		return m, tea.Quit
 	}
-	if m.state == stateView && m.top.search.typing {
+	if !m.snapshotting {
+		m.note = ""
+	}
+	if m.typing() {
 		return m.updateChild(msg)
 	}
 	if m.state == stateHelp {
@@ -252,8 +280,44 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, km.NextView) && m.state == stateView:
 		m.active = (m.active + 1) % len(m.views)
 		return m, m.requery()
+	case key.Matches(msg, km.Snapshot) && !picker:
+		return m.snapshot()
 	}
 	return m.updateChild(msg)
+}
+
+// typing reports whether the view on screen takes keys as search text.
+func (m Model) typing() bool {
+	if m.state != stateView {
+		return false
+	}
+	switch m.views[m.active] {
+	case viewTop:
+		return m.top.search.typing
+	case viewFlame:
+		return m.flame.typing()
+	}
+	return false
+}
+
+// snapshot runs Options.Snapshot off the UI goroutine over the window and
+// filters on screen; the status line shows where it went.
+func (m Model) snapshot() (tea.Model, tea.Cmd) {
+	hook := m.opts.Snapshot
+	switch {
+	case hook == nil:
+		m.note, m.noteBad = "snapshots are unavailable here", true
+		return m, nil
+	case m.snapshotting:
+		return m, nil
+	}
+	m.snapshotting = true
+	m.note, m.noteBad = "saving a snapshot…", false
+	q := m.query()
+	return m, func() tea.Msg {
+		path, err := hook(q)
+		return snapshotMsg{path: path, err: err}
+	}
 }
 
 // updateChild hands msg to what is on screen.
@@ -264,6 +328,8 @@ func (m Model) updateChild(msg tea.Msg) (tea.Model, tea.Cmd) {
 		switch m.views[m.active] {
 		case viewTop:
 			m.top, cmd = m.top.Update(msg)
+		case viewFlame:
+			m.flame, cmd = m.flame.Update(msg)
 		}
 	case stateCallers:
 		m.callers, cmd = m.callers.Update(msg)
@@ -303,6 +369,8 @@ func (m Model) fetch() tea.Cmd {
 		st = m.prev
 	}
 	fn, _ := m.callers.focus()
+	flame := st == stateView && m.views[m.active] == viewFlame
+	freq := m.flame.request()
 	return func() tea.Msg {
 		d := dataMsg{gen: gen, health: src.Health()}
 		switch st {
@@ -315,6 +383,9 @@ func (m Model) fetch() tea.Cmd {
 		default:
 			top := src.Top(q)
 			d.top = &top
+			if flame {
+				d.flame = fetchFlame(src, q, freq, top.Samples)
+			}
 			if st == stateCallers {
 				d.fn, d.edges = fn, true
 				d.callers, d.callees = src.CallersCallees(q, fn.name, fn.module)
@@ -336,6 +407,9 @@ func (m *Model) apply(d dataMsg) {
 	m.health = d.health
 	if d.top != nil {
 		m.top = m.top.setResult(*d.top)
+	}
+	if d.flame != nil {
+		m.flame = m.flame.setData(*d.flame)
 	}
 	if d.edges {
 		m.callers = m.callers.setData(d.fn, d.callers, d.callees, d.top)
@@ -361,6 +435,7 @@ func (m *Model) setSize(w, h int) {
 	m.common.Width, m.common.Height = w, h
 	bh := m.bodyHeight()
 	m.top.SetSize(w, bh)
+	m.flame.SetSize(w, bh)
 	m.callers.SetSize(w, bh)
 	m.procs.SetSize(w, bh)
 	m.containers.SetSize(w, bh)
@@ -385,9 +460,13 @@ func (m Model) render() string {
 	var hints []key.Binding
 	switch m.state {
 	case stateView:
-		body, status = m.top.View(), m.top.status()
-		hints = km.ShortHelp()
-		if m.top.search.typing {
+		switch m.views[m.active] {
+		case viewFlame:
+			body, status, hints = m.flame.View(), m.flame.status(), km.flameHelp()
+		default:
+			body, status, hints = m.top.View(), m.top.status(), km.ShortHelp()
+		}
+		if m.typing() {
 			hints = km.searchHelp()
 		}
 	case stateCallers:
@@ -399,6 +478,15 @@ func (m Model) render() string {
 	case stateHelp:
 		body, hints = m.help.View(), km.helpHelp()
 		status = m.common.Styles.Label.Render("every key · esc or ? closes")
+	}
+	if m.note != "" {
+		style := &m.common.Styles.Value
+		if m.noteBad {
+			style = &m.common.Styles.Bad
+		}
+		l := newLine(m.common.Width)
+		l.add(m.note, style)
+		status = l.String()
 	}
 	var sb strings.Builder
 	sb.Grow(m.common.Width * (m.common.Height + 1) * 2)

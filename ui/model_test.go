@@ -446,8 +446,12 @@ func TestQuitHelpAndViews(t *testing.T) {
 		t.Errorf("help from the picker returned to %v", h.m.state)
 	}
 	h.keys("esc", "tab")
-	if h.m.active != 0 || len(h.m.views) != 1 {
-		t.Errorf("tab with one view: active %d", h.m.active)
+	if h.m.views[h.m.active] != viewFlame {
+		t.Errorf("tab from the table: active %d", h.m.active)
+	}
+	h.keys("tab")
+	if h.m.views[h.m.active] != viewTop {
+		t.Errorf("tab from the flamegraph: active %d", h.m.active)
 	}
 	h.keys("q")
 	if !h.quit {

@@ -24,6 +24,8 @@ type dataMsg struct {
 
 	procs      []aggregate.ProcessRow // nil unless the process picker is open
 	containers []aggregate.ContainerRow
+
+	flame *flameData // set when the flamegraph is on screen
 }
 
 // funcRef names a function the way the store identifies it.
@@ -31,6 +33,16 @@ type funcRef struct{ name, module string }
 
 // openCallersMsg asks the root to show the callers panel of fn.
 type openCallersMsg struct{ fn funcRef }
+
+// openSandwichMsg asks the root to show the flamegraph sandwich of fn.
+type openSandwichMsg struct{ fn funcRef }
+
+// snapshotMsg is the result of Options.Snapshot: where it wrote, or why
+// it could not.
+type snapshotMsg struct {
+	path string
+	err  error
+}
 
 // requeryMsg asks the root for fresh data at once (a child's question
 // changed, such as the callers panel moving to another function).

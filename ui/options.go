@@ -80,6 +80,14 @@ type Options struct {
 	NoColor bool
 	// Now is the clock windows are measured against; nil means time.Now.
 	Now func() time.Time
+	// Snapshot, when set, is what the `s` key calls to save the data on
+	// screen: q is the window (frozen while paused) and the filters of
+	// the view, without pruning. It runs on its own goroutine, never the
+	// UI's, one call at a time (`s` is ignored while one runs), so it may
+	// block on I/O; it returns the path it wrote, which the status line
+	// shows, or an error, shown instead. When nil, `s` says snapshots
+	// are unavailable.
+	Snapshot func(q aggregate.Query) (path string, err error)
 }
 
 // DefaultOptions returns the options pftop starts with: DefaultWindow, and

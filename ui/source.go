@@ -17,7 +17,8 @@ type Source interface {
 	// per stack); Self is not used. Rows are sorted by Total descending.
 	CallersCallees(q aggregate.Query, name, module string) (callers, callees []aggregate.FunctionRow)
 	// Tree answers a call-tree query (an inverted, callers tree when
-	// inverted is set). Used by the flamegraph view.
+	// inverted is set), pruned as q.MinShare asks. Used by the
+	// flamegraph view, which sets MinShare to what it can show.
 	Tree(q aggregate.Query, inverted bool) *aggregate.TreeNode
 	// Processes lists the sampled processes. The order does not matter;
 	// the UI sorts by samples.

@@ -236,6 +236,10 @@ func (t topModel) key(msg tea.KeyPressMsg) (topModel, tea.Cmd) {
 		if r, ok := t.selected(); ok {
 			return t, emit(openCallersMsg{funcRef{r.Name, r.Module}})
 		}
+	case key.Matches(msg, km.Sandwich):
+		if r, ok := t.selected(); ok {
+			return t, emit(openSandwichMsg{funcRef{r.Name, r.Module}})
+		}
 	case key.Matches(msg, km.Search):
 		t.search = searchState{typing: true, origin: t.nav.pos}
 	case key.Matches(msg, km.NextMatch):
