@@ -25,6 +25,8 @@ const (
 // the headers of its units. Its methods are not safe for concurrent use.
 type dwarfData struct {
 	order binary.ByteOrder
+
+	// The sections, read on first use.
 	info, abbrev, str, lineStr, line, ranges, rnglists, addr, strOffsets, aranges *dsection
 
 	units []unit // sorted by offset

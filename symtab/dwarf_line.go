@@ -241,7 +241,8 @@ func (d *dwarfData) fileTableV5(b *dbuf, lu *unit, t *lineTable) {
 			if isFile {
 				t.files = append(t.files, joinFile(dirs, dir, string(name)))
 			} else if len(dirs) == 0 {
-				dirs = append(dirs, joinDir(lu.compDir, string(name)))
+				// Directory 0 is the compilation directory itself.
+				dirs = append(dirs, string(name))
 			} else {
 				dirs = append(dirs, joinDir(dirs[0], string(name)))
 			}
