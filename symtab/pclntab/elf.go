@@ -97,9 +97,10 @@ func Open(f *elf.File, opt Options) (*Table, *Module, error) {
 	return t, mod, nil
 }
 
-// locate finds the pclntab: by section, by the runtime.pclntab symbol, or
-// by scanning the loaded segments for a valid header (scanned is then
-// set, and the size runs to the end of the segment).
+// locate finds the pclntab: by section, by the runtime.pclntab symbol, or,
+// in files without section headers, by scanning the loaded segments for a
+// valid header (scanned is then set, and the size runs to the end of the
+// segment).
 func locate(f *elf.File, im *image) (mod *Module, r io.ReaderAt, scanned bool, err error) {
 	for _, name := range []string{".gopclntab", ".data.rel.ro.gopclntab"} {
 		s := f.Section(name)
@@ -114,12 +115,22 @@ func locate(f *elf.File, im *image) (mod *Module, r io.ReaderAt, scanned bool, e
 		}
 		return &Module{Addr: s.Addr, Size: s.Size}, s, false, nil
 	}
-	syms := symbolValues(f, "runtime.pclntab", "runtime.epclntab")
-	if a, e := syms["runtime.pclntab"], syms["runtime.epclntab"]; a != 0 && e > a && e-a <= maxTableSize {
-		if r, n := im.reader(a); r != nil && n >= e-a {
-			return &Module{Addr: a, Size: e - a}, r, false, nil
+	if len(f.Sections) > 0 {
+		// Go's linkers always name the section. Symbols are read only
+		// for files that say they are Go, so that other executables
+		// cost no more than a look at their section names.
+		if f.Section(".go.buildinfo") == nil && f.Section(".note.go.buildid") == nil {
+			return nil, nil, false, ErrNotFound
 		}
+		syms := symbolValues(f, "runtime.pclntab", "runtime.epclntab")
+		if a, e := syms["runtime.pclntab"], syms["runtime.epclntab"]; a != 0 && e > a && e-a <= maxTableSize {
+			if r, n := im.reader(a); r != nil && n >= e-a {
+				return &Module{Addr: a, Size: e - a}, r, false, nil
+			}
+		}
+		return nil, nil, false, ErrNotFound
 	}
+	// No section headers (sstrip): scan for the header.
 	if m, r := scanForHeader(im); m != nil {
 		return m, r, true, nil
 	}
