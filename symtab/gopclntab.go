@@ -172,7 +172,7 @@ func (g *GoTable) lookup(pc uint64) []GoFrame {
 		out = append(out, GoFrame{
 			Function:  g.name(call.NameOff),
 			File:      g.file(&fn, file),
-			Line:      int(line),
+			Line:      int(max(line, 0)),
 			StartLine: int(call.StartLine),
 			Inlined:   true,
 			Wrapper:   g.isWrapper(call.FuncID),

@@ -151,6 +151,13 @@ func TestFixtures(t *testing.T) {
 					shape = "main.gen[...]"
 				}
 				funcByName(t, tab, shape)
+				wantWrapper := uint8(23)
+				if tab.Version == pclntab.Go118 {
+					wantWrapper = 21
+				}
+				if id, ok := tab.WrapperFuncID(); !ok || id != wantWrapper {
+					t.Errorf("WrapperFuncID = %d, %v; want %d", id, ok, wantWrapper)
+				}
 				// add is inlined into mid: some pc of mid has an inline index
 				// whose entry names main.add.
 				mid := funcByName(t, tab, "main.(*T).mid")
