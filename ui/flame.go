@@ -371,6 +371,10 @@ func (f flameModel) typingKey(msg tea.KeyPressMsg) flameModel {
 		return f
 	case key.Matches(msg, km.Back):
 		f.search = searchState{}
+	case msg.Code == tea.KeyUp:
+		return f.vertical(-1)
+	case msg.Code == tea.KeyDown:
+		return f.vertical(1)
 	case msg.Code == tea.KeyBackspace:
 		if q := f.search.query; q != "" {
 			_, size := utf8.DecodeLastRuneInString(q)
@@ -421,7 +425,7 @@ func (f flameModel) vertical(dy int) flameModel {
 		return f
 	}
 	// Back to the child the selection came from, else the widest.
-	if t, ok := l.find(f.state().trail); ok && l.frames[t].parent == f.cur {
+	if t, ok := l.find(f.state().trail); ok && l.frames[t].parent == f.cur && int(l.frames[t].row) == row {
 		return f.selectFrame(t)
 	}
 	if k := l.firstChild(f.cur, pane); k >= 0 {

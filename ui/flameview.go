@@ -15,7 +15,7 @@ func (f flameModel) View() string {
 	switch {
 	case !f.current():
 		lines = append(lines, st.Muted.Render("waiting for the first samples…"))
-	case len(f.lay.rows) == 0:
+	case f.empty():
 		msg := "no samples in this window"
 		if f.graph() == graphSandwich {
 			msg = f.fn().name + " was not sampled in this window"
@@ -34,6 +34,14 @@ func (f flameModel) View() string {
 		}
 	}
 	return strings.Join(padLines(lines, f.height), "\n")
+}
+
+// empty reports whether the answer has nothing to draw.
+func (f flameModel) empty() bool {
+	if f.graph() == graphSandwich {
+		return f.data.callees == nil || f.data.callees.Total == 0
+	}
+	return f.data.tree == nil || f.data.tree.Total == 0
 }
 
 // title says what the graph shows.
