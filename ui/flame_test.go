@@ -2,8 +2,8 @@ package ui
 
 import (
 	"errors"
-	"math"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
