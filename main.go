@@ -94,10 +94,11 @@ func (VersionCmd) Run() error {
 // TopCmd is the live view.
 type TopCmd struct {
 	Common
-	Delay      time.Duration `short:"d" default:"1s" help:"Refresh every DELAY."`
-	Window     time.Duration `default:"5s" help:"Span of recent data shown (w cycles 5s, 30s, 5m, all)."`
-	Batch      bool          `short:"b" help:"Print the top table as plain text every DELAY, like top -b (no TTY needed)."`
-	Iterations int           `short:"n" help:"With --batch: print this many tables, then exit (0: until killed)."`
-	Rows       int           `default:"30" help:"With --batch: functions per table."`
-	NoMouse    bool          `help:"Leave the mouse to the terminal."`
+	Delay       time.Duration `short:"d" default:"1s" help:"Refresh every DELAY."`
+	Window      time.Duration `default:"5s" help:"Span of recent data shown (w cycles 5s, 30s, 5m, all)."`
+	Batch       bool          `short:"b" help:"Print the top table as plain text every DELAY, like top -b (no TTY needed)."`
+	Iterations  int           `short:"n" help:"With --batch: print this many tables, then exit (0: until killed)."`
+	Rows        int           `default:"30" help:"With --batch: functions per table."`
+	NoMouse     bool          `help:"Leave the mouse to the terminal."`
+	SnapshotDir string        `default:"." help:"Where the s key writes pprof snapshots."`
 }

@@ -20,7 +20,7 @@ type RecordCmd struct {
 	Common
 	Duration time.Duration `short:"d" default:"10s" help:"How long to sample."`
 	Output   string        `short:"o" default:"pftop.pb.gz" help:"Output file, - for stdout."`
-	Format   string        `enum:"pprof,folded" default:"pprof" help:"Output format: pprof or folded."`
+	Format   string        `enum:"pprof,folded,speedscope" default:"pprof" help:"Output format: pprof, folded or speedscope (JSON)."`
 	Annotate bool          `help:"Folded: mark kernel frames _[k] and inlined frames _[i]."`
 	PerPID   bool          `name:"per-pid" help:"Folded: start each stack with comm-PID instead of comm."`
 }
@@ -56,12 +56,19 @@ func (c *RecordCmd) Run() error {
 	}
 	sym := newFrameSymbolizer(p.mgr, ksyms)
 	prof := p.store.Snapshot()
-	return writeOutput(c.Output, func(w io.Writer) error {
-		if c.Format == "folded" {
+	err = writeOutput(c.Output, func(w io.Writer) error {
+		switch c.Format {
+		case "folded":
 			return aggregate.WriteFolded(w, prof, sym, aggregate.FoldedOptions{Annotate: c.Annotate, PerPID: c.PerPID})
+		case "speedscope":
+			return aggregate.WriteSpeedscope(w, prof, sym)
 		}
 		return aggregate.WritePprof(w, prof, sym)
 	})
+	if err == nil && c.Output != "-" {
+		fmt.Fprintf(os.Stderr, "pftop: wrote %s\n", c.Output)
+	}
+	return err
 }
 
 // writeOutput writes to stdout for "-", else atomically to path: a
@@ -106,7 +113,6 @@ func writeOutput(path string, write func(io.Writer) error) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "pftop: wrote %s\n", path)
 	return nil
 }
 

@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"time"
 
+	"github.com/pftop/pftop/aggregate"
 	"github.com/pftop/pftop/symtab"
 	"github.com/pftop/pftop/ui"
 )
@@ -46,6 +50,9 @@ func (c *TopCmd) Run() error {
 	} else {
 		opts := ui.DefaultOptions()
 		opts.Filter, opts.Window, opts.Refresh, opts.NoMouse = filter, c.Window, c.Delay, c.NoMouse
+		opts.Snapshot = func(q aggregate.Query) (string, error) {
+			return writeSnapshot(c.SnapshotDir, time.Now(), p.store.ProfileOf(q), src.sym)
+		}
 		err = ui.Run(ctx, src, opts)
 	}
 	p.stop()
@@ -56,4 +63,15 @@ func (c *TopCmd) Run() error {
 		return nil // a signal ended it: not an error
 	}
 	return err
+}
+
+// writeSnapshot saves prof as pprof in dir, named after the time it was
+// taken, atomically and with mode 0600 (writeOutput), and returns the path.
+func writeSnapshot(dir string, now time.Time, prof *aggregate.Profile, sym aggregate.Symbolizer) (string, error) {
+	path := filepath.Join(dir, "pftop-"+now.Format("20060102-150405")+".pb.gz")
+	err := writeOutput(path, func(w io.Writer) error { return aggregate.WritePprof(w, prof, sym) })
+	if err != nil {
+		return "", err
+	}
+	return path, nil
 }

@@ -192,15 +192,30 @@ func (s *Store) MemoryBytes() int64 {
 // history. The Profile shares no memory with the Store, and its samples
 // are sorted by PID, TID, Comm, Container and then frames, so equal
 // contents give equal Profiles whatever order the traces arrived in.
-func (s *Store) Snapshot() *Profile {
+func (s *Store) Snapshot() *Profile { return s.ProfileOf(Query{}) }
+
+// ProfileOf returns, like Snapshot, an immutable Profile, of the samples
+// q selects: its window (at bucket granularity) and its filters. It is
+// what a snapshot of a view saves.
+func (s *Store) ProfileOf(q Query) *Profile {
 	s.mu.Lock()
 	now := s.clock()
 	s.advanceLocked(now)
-	from := s.start.Add(time.Duration(s.ring.oldest()) * time.Second)
+	lo, hi, span := s.windowLocked(q, now)
+	from := s.start.Add(time.Duration(max(lo, 0)) * time.Second)
+	f := s.filterLocked(q)
 	counts := make(map[uint64]int64)
-	s.ring.each(0, s.ring.newest, func(e entry) {
-		counts[uint64(e.thread)<<32|uint64(e.stack)] += int64(e.count)
-	})
+	if lo <= hi {
+		s.ring.each(lo, hi, func(e entry) {
+			if f.threads != nil && !f.threads[e.thread] {
+				return
+			}
+			if f.kind != 0 && !s.stackOKLocked(&f, e.stack) {
+				return
+			}
+			counts[uint64(e.thread)<<32|uint64(e.stack)] += int64(e.count)
+		})
+	}
 	// Size the copy first so every sample's frames share one allocation.
 	copied := make(map[stackID][]Frame)
 	size := 0
@@ -233,7 +248,7 @@ func (s *Store) Snapshot() *Profile {
 	slices.SortFunc(samples, compareSamples)
 	return &Profile{
 		Samples:  samples,
-		Duration: max(0, now.Sub(from)),
+		Duration: span,
 		Period:   s.period,
 		Start:    from,
 	}
