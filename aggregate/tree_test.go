@@ -116,12 +116,13 @@ func TestTreePrunedMatchesFullTree(t *testing.T) {
 
 // BenchmarkTreePruned5Min100kStacks is BenchmarkTree5Min100kStacks with
 // the pruning a 200-column flamegraph asks for: a quarter of a cell of
-// the whole graph (1/800), and of a frame zoomed to a tenth of it.
+// the whole graph (1/800), of a frame zoomed to a tenth of it, and the
+// finest it ever asks for (1e-5, a sandwich or a deep zoom).
 func BenchmarkTreePruned5Min100kStacks(b *testing.B) {
 	pool := newBenchPool()
 	s, clock := fiveMinutes(b, pool)
 	s.Top(Query{}, pool.sym) // warm the symbolized stacks
-	for _, share := range []float64{1.0 / 800, 1.0 / 8000} {
+	for _, share := range []float64{1.0 / 800, 1.0 / 8000, 1e-5} {
 		q := Query{From: clock.now().Add(-5 * 60e9), MinShare: share}
 		for _, inverted := range []bool{false, true} {
 			name := fmt.Sprintf("call/share=1:%.0f", 1/share)

@@ -173,13 +173,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.state = stateView
 		return m, m.requery()
 	case snapshotMsg:
-		m.snapshotting = false
-		if msg.err != nil {
-			m.note, m.noteBad = "snapshot failed: "+msg.err.Error(), true
-		} else {
-			m.note, m.noteBad = "snapshot saved to "+msg.path, false
-		}
-		return m, nil
+		return m.snapshotDone(msg), nil
 	case closeMsg:
 		m.state = stateView
 		return m, m.requery()
@@ -298,6 +292,17 @@ func (m Model) typing() bool {
 		return m.flame.typing()
 	}
 	return false
+}
+
+// snapshotDone shows where a snapshot went, or why it did not.
+func (m Model) snapshotDone(msg snapshotMsg) Model {
+	m.snapshotting = false
+	if msg.err != nil {
+		m.note, m.noteBad = "snapshot failed: "+msg.err.Error(), true
+	} else {
+		m.note, m.noteBad = "snapshot saved to "+msg.path, false
+	}
+	return m
 }
 
 // snapshot runs Options.Snapshot off the UI goroutine over the window and
