@@ -193,3 +193,77 @@ func TestBatchWithoutTTY(t *testing.T) {
 		t.Errorf("the busy target's leaf is missing:\n%s", out)
 	}
 }
+
+// TestFlameInTmux: tab shows the busy target's whole chain as a
+// flamegraph, enter zooms, s writes a snapshot go tool pprof reads with
+// the leaf on top.
+func TestFlameInTmux(t *testing.T) {
+	testutil.RequirePrivileges(t)
+	pftop := testutil.BuildPftop(t)
+	pid := startSpinner(t, "chain")
+	dir := t.TempDir()
+	s := newTmux(t, 160, 40, fmt.Sprintf("cd %s && %s -p %d --window 30s; sleep 60", dir, pftop, pid))
+	s.waitFor("chain_c in the table", 30*time.Second, func(scr string) bool { return strings.Contains(scr, "chain_c") })
+	s.keys("Tab")
+	chain := []string{"_start", "main", "chain_a", "chain_b", "chain_c"}
+	s.waitFor("the whole chain in the flamegraph", 15*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "Flame graph") && inOrder(scr, chain)
+	})
+	for range 5 { // from the root down to main
+		s.keys("j")
+	}
+	s.keys("Enter")
+	s.waitFor("a zoomed flamegraph", 10*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "zoomed") && inOrder(scr, chain)
+	})
+	s.keys("s")
+	scr := s.waitFor("the snapshot's path", 15*time.Second, func(scr string) bool { return strings.Contains(scr, "snapshot saved to") })
+	matches, _ := filepath.Glob(filepath.Join(dir, "pftop-*.pb.gz"))
+	if len(matches) != 1 {
+		t.Fatalf("snapshots in %s: %v; screen:\n%s", dir, matches, scr)
+	}
+	fi, err := os.Stat(matches[0])
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("snapshot mode %v, %v", fi.Mode(), err)
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH: cannot read the snapshot with go tool pprof")
+	}
+	out, err := exec.Command(goCmd, "tool", "pprof", "-top", matches[0]).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool pprof -top: %v\n%s", err, out)
+	}
+	// The first row after the header is the function with most flat samples.
+	lines := strings.Split(string(out), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "flat%") && i+1 < len(lines) {
+			if !strings.Contains(lines[i+1], "chain_c") {
+				t.Errorf("the leaf is not on top:\n%s", out)
+			}
+			return
+		}
+	}
+	t.Errorf("no table in go tool pprof -top:\n%s", out)
+}
+
+// inOrder reports whether each of names appears on a later line of screen
+// than the one before it.
+func inOrder(screen string, names []string) bool {
+	lines := strings.Split(screen, "\n")
+	at := 0
+	for _, n := range names {
+		found := false
+		for ; at < len(lines); at++ {
+			if strings.HasPrefix(strings.TrimSpace(lines[at]), n+" ") {
+				found = true
+				at++
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
