@@ -464,3 +464,74 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("%d hook calls, want 2", len(got))
 	}
 }
+
+// storeSource answers from a real Store, so that the flamegraph meets the
+// store's pruned trees.
+type storeSource struct {
+	s   *aggregate.Store
+	sym aggregate.Symbolizer
+}
+
+func (s storeSource) Top(q aggregate.Query) aggregate.TopResult { return s.s.Top(q, s.sym) }
+func (s storeSource) CallersCallees(q aggregate.Query, name, module string) ([]aggregate.FunctionRow, []aggregate.FunctionRow) {
+	return s.s.CallersCallees(q, s.sym, name, module)
+}
+func (s storeSource) Tree(q aggregate.Query, inverted bool) *aggregate.TreeNode {
+	return s.s.Tree(q, s.sym, inverted)
+}
+func (s storeSource) Processes(q aggregate.Query) []aggregate.ProcessRow    { return s.s.Processes(q) }
+func (s storeSource) Containers(q aggregate.Query) []aggregate.ContainerRow { return s.s.Containers(q) }
+func (s storeSource) Health() Health                                        { return Health{} }
+
+type nameSymbolizer map[aggregate.Frame]string
+
+func (m nameSymbolizer) Symbolize(f aggregate.Frame) []aggregate.Location {
+	return []aggregate.Location{{Function: m[f], Module: "app"}}
+}
+
+func TestFlameOverStore(t *testing.T) {
+	st := aggregate.NewStore()
+	sym := nameSymbolizer{}
+	frame := func(i int, name string) aggregate.Frame {
+		f := aggregate.Frame{Kind: aggregate.KindNative, FileID: 1, Addr: uint64(i)}
+		sym[f] = name
+		return f
+	}
+	main, hot, idle := frame(0, "main"), frame(1, "hot"), frame(2, "idle")
+	add := func(n int, frames ...aggregate.Frame) {
+		for range n {
+			st.Add(&aggregate.Trace{PID: 1, TID: 1, Comm: "app", Frames: frames})
+		}
+	}
+	add(100000, idle)
+	add(5000, hot, main)
+	// Ten callees of 200 samples: below a quarter cell of the whole graph
+	// at 120 columns (223 samples), so the store prunes them into one
+	// "…"; but three cells each once main is zoomed.
+	for i := range 10 {
+		add(200, frame(10+i, fmt.Sprintf("cold%d", i)), main)
+	}
+	m := New(storeSource{st, sym}, Options{NoColor: true, Now: time.Now})
+	m.tick = func(time.Duration) tea.Cmd { return nil }
+	h := &harness{t: t, m: m}
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	h.run(m.Init())
+	h.keys("tab")
+	main1 := resolve(h.m.flame.data.tree, flamePath{{"main", "app"}})
+	if len(main1) != 2 || len(main1[1].Children) != 2 || !isOther(main1[1].Children[1]) {
+		t.Fatalf("store tree not pruned as asked: %+v", main1[len(main1)-1].Children)
+	}
+	checkLayout(t, h.m.flame.lay)
+	if got := layoutText(h.m.flame.lay); got != " 0: 0+120 all\n 1: 0+112 idle 112+8 main\n 2: 112+6 hot 118+2 …(2000)\n" {
+		t.Errorf("layout:\n%s", got)
+	}
+	// Zoomed on main, the next answer has the cold callees.
+	h.keys("j", "l", "enter")
+	if n := len(resolve(h.m.flame.data.tree, flamePath{{"main", "app"}})[1].Children); n != 11 {
+		t.Errorf("zoomed on main: %d callees, want 11", n)
+	}
+	checkLayout(t, h.m.flame.lay)
+	if got := layoutText(h.m.flame.lay); !strings.Contains(got, "cold9") {
+		t.Errorf("zoomed layout:\n%s", got)
+	}
+}
