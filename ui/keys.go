@@ -83,15 +83,15 @@ func DefaultKeyMap() *KeyMap {
 		SortPrev:    b([]string{"<", ","}, "<", "sort by previous column"),
 		SortBy:      b([]string{"1", "2", "3", "4", "5", "6", "7"}, "1-7", "sort by column (again: reverse)"),
 		SortReverse: b([]string{"r"}, "r", "reverse sort"),
-		Sandwich:    b([]string{"f"}, "f", "flame sandwich: callers & callees"),
+		Sandwich:    b([]string{"f"}, "f", "flame sandwich (callers & callees)"),
 
 		FlameMove: b([]string{"up", "down", "left", "right", "h", "j", "k", "l"}, "hjkl", "parent/child/neighbour"),
-		Zoom:      b([]string{"enter"}, "enter", "zoom into the frame"),
+		Zoom:      b([]string{"enter"}, "enter", "zoom in"),
 		ZoomOut:   b([]string{"backspace"}, "bksp/esc", "zoom out"),
-		Collapse:  b([]string{"-"}, "-", "collapse the subtree"),
-		Expand:    b([]string{"+", "="}, "+", "expand the subtree"),
-		Invert:    b([]string{"i"}, "i", "inverted (bottom-up) graph"),
-		Flip:      b([]string{"r"}, "r", "root at top/bottom"),
+		Collapse:  b([]string{"-"}, "-", "collapse"),
+		Expand:    b([]string{"+", "="}, "+", "expand"),
+		Invert:    b([]string{"i"}, "i", "invert (bottom-up)"),
+		Flip:      b([]string{"r"}, "r", "flip root top/bottom"),
 
 		Processes:    b([]string{"p"}, "p", "pick processes"),
 		Containers:   b([]string{"c"}, "c", "pick containers"),
@@ -100,7 +100,7 @@ func DefaultKeyMap() *KeyMap {
 		ClearFilters: b([]string{"esc"}, "esc", "clear filters"),
 
 		Pause:    b([]string{"space"}, "space", "pause/resume"),
-		Snapshot: b([]string{"s"}, "s", "save a snapshot"),
+		Snapshot: b([]string{"s"}, "s", "snapshot"),
 		Window:   b([]string{"w"}, "w", "cycle window"),
 		NextView: b([]string{"tab"}, "tab", "next view (table, flame graph)"),
 		Back:     b([]string{"esc"}, "esc", "back / cancel"),
@@ -145,7 +145,7 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 
 // flameHelp is the footer of the flamegraph.
 func (k *KeyMap) flameHelp() []key.Binding {
-	return []key.Binding{k.Zoom, k.ZoomOut, k.Collapse, k.Expand, k.Search, k.Invert, k.Flip, k.Sandwich, k.Snapshot, k.Pause, k.NextView, k.Help, k.Quit}
+	return []key.Binding{k.Zoom, k.ZoomOut, k.Search, k.Invert, k.Flip, k.Collapse, k.Expand, k.Sandwich, k.Snapshot, k.Pause, k.NextView, k.Help, k.Quit}
 }
 
 // pickerHelp is the footer of the pickers.
