@@ -535,3 +535,66 @@ func TestFlameOverStore(t *testing.T) {
 		t.Errorf("zoomed layout:\n%s", got)
 	}
 }
+
+func TestFlameLabel(t *testing.T) {
+	f := flameModel{data: flameData{samples: 1000}}
+	node := func(name string) *aggregate.TreeNode {
+		return &aggregate.TreeNode{Name: name, Total: 250, Children: []*aggregate.TreeNode{{Name: "x"}}}
+	}
+	for _, c := range []struct {
+		name  string
+		w     int
+		flags frameFlags
+		want  string
+	}{
+		{"main.work", 20, 0, "main.work 25.00%"},
+		{"main.work", 16, 0, "main.work 25.00%"},
+		{"main.work", 15, 0, "main.work"},
+		{"main.work", 5, 0, "main…"},
+		{"main.work", 1, 0, "m"},
+		{"日本語の関数", 20, 0, "日本語の関数 25.00%"},
+		{"日本語の関数", 12, 0, "日本語の関数"},
+		{"日本語の関数", 7, 0, "日本語…"},
+		{"日本語の関数", 6, 0, "日本…"},
+		{"日本語の関数", 1, 0, " "},
+		{"a\x1b[31mb", 20, 0, "a\uFFFD[31mb 25.00%"},
+		{"main.work", 30, frameCollapsed, "+main.work 25.00% (250)"},
+		{"main.work", 17, frameCollapsed, "+main.work 25.00%"},
+		{"main.work", 12, frameCollapsed, "+main.work"},
+	} {
+		fr := &flameFrame{node: node(c.name), total: 250, flags: c.flags}
+		if got := f.label(fr, c.w); got != c.want || textWidth(got) > c.w {
+			t.Errorf("label(%q, %d) = %q (%d cells), want %q", c.name, c.w, got, textWidth(got), c.want)
+		}
+	}
+	if got := f.label(&flameFrame{total: 3, flags: frameRest}, 4); got != "…" {
+		t.Errorf("rest label %q", got)
+	}
+}
+
+func TestFlamePaint(t *testing.T) {
+	fs := NewStyles(DefaultTheme()).Flame
+	a := fs.frame(aggregate.KindNative, "main.work")
+	if a != fs.frame(aggregate.KindNative, "main.work") {
+		t.Error("one name, two colours")
+	}
+	if k := fs.frame(aggregate.KindKernel, "main.work"); k.normal == a.normal {
+		t.Error("a kernel frame took a native colour")
+	}
+	colours := map[sgr]bool{}
+	for i := range 50 {
+		colours[fs.frame(aggregate.KindNative, fmt.Sprintf("f%d", i)).normal] = true
+	}
+	if len(colours) < 6 {
+		t.Errorf("50 names share %d colours", len(colours))
+	}
+	if fs.frame(aggregate.FrameKind(200), "x") == nil || a.selected.on == a.normal.on || !strings.Contains(a.selected.on, "7") {
+		t.Errorf("selected paint %q, normal %q", a.selected.on, a.normal.on)
+	}
+	// Without colour: plain frames, reverse video for the selection,
+	// lines for the widths.
+	nc := NewStyles(NoColorTheme()).Flame
+	if p := nc.frame(aggregate.KindNative, "main.work"); p.normal.on != "" || p.selected.on != "\x1b[7m" || nc.fill != "─" {
+		t.Errorf("no colour: normal %q, selected %q, fill %q", p.normal.on, p.selected.on, nc.fill)
+	}
+}
