@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 
@@ -49,6 +50,7 @@ type GoFrame struct {
 // Bounds of GoTable's caches.
 const (
 	goPCCacheSize   = 1 << 16 // lookup results
+	goFuncCacheRuns = 1 << 18 // decoded pc-value runs (8 bytes each)
 	goNameCacheSize = 1 << 14 // function names, by name offset
 	goFileCacheSize = 1 << 12 // file names, by (compilation unit, file)
 	// goMaxInlineDepth bounds the inline chain followed at one pc.
@@ -70,8 +72,40 @@ type GoTable struct {
 
 	mu    sync.Mutex
 	pcs   genCache[uint64, []GoFrame]
+	funcs genCache[int, *goFunc]
 	names genCache[int32, string]
 	files genCache[uint64, string]
+}
+
+// goFunc is a function with its pcfile, pcln and inline-index tables
+// decoded, so that the positions of a pc and of the call sites inlined
+// there are binary searches.
+type goFunc struct {
+	fn              pclntab.Func
+	file, line, inl []pcRun
+}
+
+// pcRun is a run of a pc-value table: val holds up to end, an offset from
+// the function's entry, from the previous run's end (or the entry).
+type pcRun struct {
+	end uint32
+	val int32
+}
+
+// cost is what a goFunc counts for in the funcs cache: its runs.
+func (f *goFunc) cost() int { return 1 + len(f.file) + len(f.line) + len(f.inl) }
+
+// at returns the value of rs at pc, and false outside the table.
+func (f *goFunc) at(rs []pcRun, pc uint64) (int32, bool) {
+	if pc < f.fn.Entry || pc-f.fn.Entry >= 1<<32 {
+		return -1, false
+	}
+	off := uint32(pc - f.fn.Entry)
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].end > off })
+	if i == len(rs) {
+		return -1, false
+	}
+	return rs[i].val, true
 }
 
 // OpenGo reads the ELF file in r and opens its pclntab. It recovers from
@@ -106,6 +140,7 @@ func NewGoTable(f *elf.File) (g *GoTable, err error) {
 	g = &GoTable{t: t}
 	g.wrapper, g.hasWrapper = t.WrapperFuncID()
 	g.pcs.init(goPCCacheSize)
+	g.funcs.init(goFuncCacheRuns)
 	g.names.init(goNameCacheSize)
 	g.files.init(goFileCacheSize)
 	return g, nil
@@ -141,37 +176,36 @@ func (g *GoTable) Lookup(pc uint64) ([]GoFrame, bool) {
 
 // lookup decodes the frames at pc; nil when there are none.
 func (g *GoTable) lookup(pc uint64) []GoFrame {
-	t := g.t
-	i, ok := t.FindFunc(pc)
+	i, ok := g.t.FindFunc(pc)
 	if !ok {
 		return nil
 	}
-	fn, err := t.Func(i)
-	if err != nil {
+	f := g.function(i)
+	if f == nil {
 		return nil
 	}
+	fn := &f.fn
 	if fn.PCLn == 0 {
 		// A function without pc-value tables: the C code of an
 		// internally linked cgo executable, known by name only.
 		return []GoFrame{{Function: g.name(fn.NameOff), Entry: fn.Entry}}
 	}
-	line, ok, _ := t.PCValue(&fn, fn.PCLn, pc)
+	line, ok := f.at(f.line, pc)
 	if !ok {
 		return nil // past the function's code: alignment padding
 	}
-	file, _, _ := t.PCValue(&fn, fn.PCFile, pc)
-	inlTab, _ := t.PCData(&fn, pclntab.PCDataInlTreeIndex)
+	file, _ := f.at(f.file, pc)
+	ix, _ := f.at(f.inl, pc)
 
 	var out []GoFrame
-	ix, _, _ := t.PCValue(&fn, inlTab, pc)
 	for depth := 0; ix >= 0 && depth < goMaxInlineDepth; depth++ {
-		call, err := t.InlinedCall(&fn, ix)
+		call, err := g.t.InlinedCall(fn, ix)
 		if err != nil {
 			break
 		}
 		out = append(out, GoFrame{
 			Function:  g.name(call.NameOff),
-			File:      g.file(&fn, file),
+			File:      g.file(fn, file),
 			Line:      int(max(line, 0)),
 			StartLine: int(call.StartLine),
 			Inlined:   true,
@@ -180,12 +214,9 @@ func (g *GoTable) lookup(pc uint64) []GoFrame {
 		// The caller's position and inline index are those of the
 		// instruction standing for the call site.
 		ppc := fn.Entry + uint64(uint32(call.ParentPC))
-		if ppc < fn.Entry || ppc >= fn.End {
-			break
-		}
-		line, _, _ = t.PCValue(&fn, fn.PCLn, ppc)
-		file, _, _ = t.PCValue(&fn, fn.PCFile, ppc)
-		next, _, _ := t.PCValue(&fn, inlTab, ppc)
+		line, _ = f.at(f.line, ppc)
+		file, _ = f.at(f.file, ppc)
+		next, _ := f.at(f.inl, ppc)
 		if next == ix {
 			break // a call site inside its own inlined body: malformed
 		}
@@ -193,12 +224,45 @@ func (g *GoTable) lookup(pc uint64) []GoFrame {
 	}
 	return append(out, GoFrame{
 		Function:  g.name(fn.NameOff),
-		File:      g.file(&fn, file),
+		File:      g.file(fn, file),
 		Line:      int(max(line, 0)),
 		StartLine: int(fn.StartLine),
 		Entry:     fn.Entry,
 		Wrapper:   g.isWrapper(fn.FuncID),
 	})
+}
+
+// function returns function i with its tables decoded, cached; nil when
+// its record is unreadable.
+func (g *GoTable) function(i int) *goFunc {
+	g.mu.Lock()
+	f, ok := g.funcs.get(i)
+	g.mu.Unlock()
+	if ok {
+		return f
+	}
+	fn, err := g.t.Func(i)
+	if err != nil {
+		return nil
+	}
+	f = &goFunc{fn: fn}
+	inl, _ := g.t.PCData(&fn, pclntab.PCDataInlTreeIndex)
+	f.file = g.runs(&fn, fn.PCFile)
+	f.line = g.runs(&fn, fn.PCLn)
+	f.inl = g.runs(&fn, inl)
+	g.mu.Lock()
+	g.funcs.putCost(i, f, f.cost())
+	g.mu.Unlock()
+	return f
+}
+
+// runs decodes one of fn's pc-value tables, up to where it is damaged.
+func (g *GoTable) runs(fn *pclntab.Func, tab uint32) []pcRun {
+	var out []pcRun
+	for it := g.t.PCTable(fn, tab); it.Next(); {
+		out = append(out, pcRun{end: uint32(it.End - fn.Entry), val: it.Value})
+	}
+	return out
 }
 
 func (g *GoTable) isWrapper(funcID uint8) bool {
@@ -262,34 +326,47 @@ func goPrintName(name string) string {
 	return name[:i] + "[...]" + name[j+1:]
 }
 
-// genCache is a bounded map: when the current generation is full it
-// becomes the old one and the older is dropped; entries found in the old
-// generation move to the current one. At most 2*size entries are held.
-// It is not safe for concurrent use.
+// genCache is a bounded map: when the current generation is full (its
+// entries cost size in all, an entry costing 1 unless put says otherwise)
+// it becomes the old one and the older is dropped; entries found in the
+// old generation move to the current one. At most 2*size is held, plus one
+// entry. It is not safe for concurrent use.
 type genCache[K comparable, V any] struct {
-	size     int
-	cur, old map[K]V
+	size, used int
+	cur, old   map[K]genEntry[V]
+}
+
+type genEntry[V any] struct {
+	v    V
+	cost int
 }
 
 func (c *genCache[K, V]) init(size int) {
-	c.size = size
-	c.cur = make(map[K]V)
+	c.size, c.used = size, 0
+	c.cur, c.old = make(map[K]genEntry[V]), nil
 }
 
 func (c *genCache[K, V]) get(k K) (V, bool) {
-	if v, ok := c.cur[k]; ok {
-		return v, true
+	if e, ok := c.cur[k]; ok {
+		return e.v, true
 	}
-	v, ok := c.old[k]
+	e, ok := c.old[k]
 	if ok {
-		c.put(k, v)
+		delete(c.old, k)
+		c.putCost(k, e.v, e.cost)
 	}
-	return v, ok
+	return e.v, ok
 }
 
-func (c *genCache[K, V]) put(k K, v V) {
-	if len(c.cur) >= c.size {
-		c.old, c.cur = c.cur, make(map[K]V, c.size)
+func (c *genCache[K, V]) put(k K, v V) { c.putCost(k, v, 1) }
+
+func (c *genCache[K, V]) putCost(k K, v V, cost int) {
+	if c.used >= c.size {
+		c.old, c.cur, c.used = c.cur, make(map[K]genEntry[V]), 0
 	}
-	c.cur[k] = v
+	if e, ok := c.cur[k]; ok {
+		c.used -= e.cost
+	}
+	c.cur[k] = genEntry[V]{v, cost}
+	c.used += cost
 }

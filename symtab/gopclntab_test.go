@@ -275,6 +275,7 @@ func TestGoTableNotGo(t *testing.T) {
 func TestGoTableConcurrent(t *testing.T) {
 	g, f := openGoFile(t, pclntabtest.Fixtures(t)[1])
 	g.pcs.init(64)
+	g.funcs.init(64)
 	g.names.init(16)
 	g.files.init(4)
 	text := f.Section(".text")
@@ -300,8 +301,8 @@ func TestGoTableConcurrent(t *testing.T) {
 	wg.Wait()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if n := len(g.pcs.cur) + len(g.pcs.old); n > 128 {
-		t.Errorf("pc cache holds %d entries, bound 128", n)
+	if n := len(g.pcs.cur) + len(g.pcs.old); n > 129 {
+		t.Errorf("pc cache holds %d entries, bound 129", n)
 	}
 }
 
@@ -319,6 +320,29 @@ func TestGenCache(t *testing.T) {
 	}
 	if _, ok := c.get(0); ok {
 		t.Error("oldest entry kept")
+	}
+	// Costs: a generation holds entries costing up to size.
+	c.init(10)
+	for i := 0; i < 100; i++ {
+		c.putCost(i, i, 4)
+		cost := 0
+		for _, m := range []map[int]genEntry[int]{c.cur, c.old} {
+			for _, e := range m {
+				cost += e.cost
+			}
+		}
+		if cost > 2*10+4 {
+			t.Fatalf("cost %d held", cost)
+		}
+	}
+	// An entry moved from the old generation is not counted twice.
+	c.init(2)
+	c.put(1, 1)
+	c.put(2, 2)
+	c.put(3, 3) // 1 and 2 are old now
+	c.get(1)
+	if len(c.cur)+len(c.old) != 3 {
+		t.Errorf("%d entries after a promotion, want 3", len(c.cur)+len(c.old))
 	}
 }
 

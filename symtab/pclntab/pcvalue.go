@@ -27,6 +27,11 @@ type PCIter struct {
 	steps  uint64 // pairs left before the table is too long
 }
 
+// MaxPairs bounds the pairs of one pc-value table: the largest functions
+// of real programs have a few thousand. It bounds the cost of a decode
+// when a hostile file claims a huge function.
+const MaxPairs = 1 << 20
+
 // PCTable returns an iterator over f's pc-value table at tab, an offset
 // into pctab (f.PCSP, f.PCFile, f.PCLn or a PCData result). A zero tab has
 // no ranges. Ranges are clipped to f's extent [f.Entry, f.End).
@@ -36,7 +41,7 @@ func (t *Table) PCTable(f *Func, tab uint32) PCIter {
 	// pair per instruction quantum of its function. The slack admits
 	// empty runs; more than that is hostile and would make every decode
 	// read the whole of pctab.
-	it.steps = (f.End-f.Entry)/max(it.quanta, 1) + 16
+	it.steps = min((f.End-f.Entry)/max(it.quanta, 1)+16, MaxPairs)
 	if tab == 0 {
 		it.done = true
 		return it
