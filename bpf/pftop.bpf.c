@@ -291,7 +291,10 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 	struct mapping *m = st->have_last_map ? &st->last_map : 0;
 	struct frame *f = &t->ustack[n];
 	f->file_id = m ? m->file_id : 0;
-	f->addr = m ? pc - m->bias : pc;
+	/* A return address names the instruction after the call, which can
+	 * belong to the next line or an inlined callee: record the call's
+	 * last byte instead, so symbolization names the call site. */
+	f->addr = (m ? pc - m->bias : pc) - (st->return_addr ? 1 : 0);
 	t->ustack_len = n + 1;
 
 	struct rule r = { .cfa_kind = CFA_INVALID };

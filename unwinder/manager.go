@@ -464,7 +464,7 @@ func (m *Manager) load(exe *executable) {
 	}
 	exe.loads = loadSegments(ef)
 	t0 := time.Now()
-	table, err := deltas.ExtractELF(ef)
+	table, err := deltas.ExtractAuto(ef)
 	took := time.Since(t0)
 	if err != nil || len(table.Deltas) == 0 {
 		m.countNoUnwind()
