@@ -54,7 +54,7 @@ func (c *RecordCmd) Run() error {
 	if err != nil && !c.NoKernel {
 		fmt.Fprintf(os.Stderr, "pftop: warning: kernel symbols: %v\n", err)
 	}
-	sym := newFrameSymbolizer(p.mgr, ksyms)
+	sym := newFrameSymbolizer(p.mgr, ksyms, c.DebugDir)
 	prof := p.store.Snapshot()
 	err = writeOutput(c.Output, func(w io.Writer) error {
 		switch c.Format {

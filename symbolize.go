@@ -15,8 +15,9 @@ import (
 // executables the unwinder registered, kernel ones from kallsyms, error
 // frames from their status. Each distinct frame is named once.
 type frameSymbolizer struct {
-	mgr   *unwinder.Manager
-	ksyms *symtab.Kallsyms // nil when kallsyms is hidden
+	mgr       *unwinder.Manager
+	ksyms     *symtab.Kallsyms // nil when kallsyms is hidden
+	debugDirs []string         // nil: symtab's default
 
 	mu    sync.Mutex
 	cache map[aggregate.Frame][]aggregate.Location
@@ -29,12 +30,13 @@ type symFile struct {
 	syms   *symtab.Symbolizer // ELF symbols, debug files, DWARF; nil if unreadable
 }
 
-func newFrameSymbolizer(mgr *unwinder.Manager, ksyms *symtab.Kallsyms) *frameSymbolizer {
+func newFrameSymbolizer(mgr *unwinder.Manager, ksyms *symtab.Kallsyms, debugDirs []string) *frameSymbolizer {
 	return &frameSymbolizer{
-		mgr:   mgr,
-		ksyms: ksyms,
-		cache: map[aggregate.Frame][]aggregate.Location{},
-		files: map[uint64]*symFile{},
+		mgr:       mgr,
+		ksyms:     ksyms,
+		debugDirs: debugDirs,
+		cache:     map[aggregate.Frame][]aggregate.Location{},
+		files:     map[uint64]*symFile{},
 	}
 }
 
@@ -120,7 +122,7 @@ func (s *frameSymbolizer) fileLocked(id uint64) *symFile {
 			}
 			// A file without symbols still gets a (finding nothing)
 			// Symbolizer with the error; only unreadable files get nil.
-			sf.syms, _ = symtab.OpenSymbolizer(exe.Reader, symtab.Options{Path: exe.Path})
+			sf.syms, _ = symtab.OpenSymbolizer(exe.Reader, symtab.Options{Path: exe.Path, DebugRoots: s.debugDirs})
 		}
 	}
 	s.files[id] = sf

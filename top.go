@@ -41,7 +41,7 @@ func (c *TopCmd) Run() error {
 	}
 	defer p.close()
 	ksyms, _ := symtab.LoadKallsyms()
-	src := newLiveSource(p, newFrameSymbolizer(p.mgr, ksyms))
+	src := newLiveSource(p, newFrameSymbolizer(p.mgr, ksyms, c.DebugDir))
 
 	if c.Batch {
 		err = ui.RunBatch(ctx, os.Stdout, src, ui.BatchOptions{
