@@ -49,8 +49,8 @@ type GoFrame struct {
 
 // Bounds of GoTable's caches.
 const (
-	goPCCacheSize   = 1 << 16 // lookup results
-	goFuncCacheRuns = 1 << 18 // decoded pc-value runs (8 bytes each)
+	goPCCacheSize   = 1 << 17 // lookup results, per generation
+	goFuncCacheRuns = 1 << 20 // decoded pc-value runs (8 bytes each)
 	goNameCacheSize = 1 << 14 // function names, by name offset
 	goFileCacheSize = 1 << 12 // file names, by (compilation unit, file)
 	// goMaxInlineDepth bounds the inline chain followed at one pc.
