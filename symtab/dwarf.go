@@ -74,16 +74,17 @@ func NewLines(r io.ReaderAt, opts Options) (l *Lines, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse elf: %w", err)
 	}
-	return newLines(ef, opts)
+	return newLines(ef, inputSize(r), opts)
 }
 
-// newLines prepares DWARF lookups for ef, whose reader must stay usable.
-func newLines(ef *elf.File, opts Options) (*Lines, error) {
+// newLines prepares DWARF lookups for ef, a file of size bytes (-1 when
+// unknown) whose reader must stay usable.
+func newLines(ef *elf.File, size int64, opts Options) (*Lines, error) {
 	limit := uint64(defaultMaxSectionBytes)
 	if opts.MaxSectionBytes > 0 {
 		limit = uint64(opts.MaxSectionBytes)
 	}
-	d, err := newDwarfData(ef, limit)
+	d, err := newDwarfData(ef, limit, size)
 	if err != nil {
 		return nil, fmt.Errorf("dwarf: %w", err)
 	}
@@ -126,7 +127,7 @@ func (l *Lines) ensureIndex() {
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				l.indexErr = &FormatError{Off: -1, Msg: fmt.Sprintf("malformed dwarf: %v", p)}
+				l.indexErr = &recoveredPanic{p}
 			}
 		}()
 		l.indexErr = l.buildIndex()
@@ -140,6 +141,8 @@ func (l *Lines) ensureIndex() {
 func (l *Lines) buildIndex() error {
 	d := l.d
 	var items []rangeItem
+	// Bound the ranges decoded, as range lists can be shared by many DIEs.
+	maxItems := 1<<16 + int(min(d.info.size, 1<<40))
 	missing := make(map[uint64]bool)
 	var rngErr error
 	err := d.readUnits(func(i int, u *unit, a *pcAttrs) {
@@ -147,7 +150,7 @@ func (l *Lines) buildIndex() error {
 			return
 		}
 		n := len(items)
-		rs, err := d.dieRanges(u, a, nil)
+		rs, err := d.dieRanges(u, a, nil, maxItems-len(items))
 		if err != nil && rngErr == nil {
 			rngErr = err
 		}
@@ -168,6 +171,9 @@ func (l *Lines) buildIndex() error {
 			rs := ar[u.off]
 			if len(rs) == 0 {
 				rs = d.scanUnitRanges(u)
+			}
+			if len(items)+len(rs) > maxItems {
+				break
 			}
 			for _, r := range rs {
 				items = append(items, rangeItem{pcRange: r, id: int32(i)})
@@ -192,6 +198,7 @@ func (d *dwarfData) scanUnitRanges(u *unit) []pcRange {
 	if p.data, err = d.info.read(u.off, u.end-u.off); err != nil {
 		return nil
 	}
+	p.setBudget()
 	p.walk()
 	out := make([]pcRange, len(p.items))
 	for i, it := range p.items {
@@ -242,7 +249,7 @@ func (l *Lines) unit(i int32) *cuInfo {
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				c = &cuInfo{err: &FormatError{Off: -1, Msg: fmt.Sprintf("malformed dwarf: %v", p)}}
+				c = &cuInfo{err: &recoveredPanic{p}}
 			}
 		}()
 		c = l.d.parseCU(&l.d.units[i])
@@ -250,6 +257,13 @@ func (l *Lines) unit(i int32) *cuInfo {
 	l.cache.put(i, c)
 	return c
 }
+
+// recoveredPanic is the error of a panic recovered while decoding DWARF:
+// a bug, since the decoder checks its input, but one that costs only the
+// file or unit it happened in.
+type recoveredPanic struct{ v any }
+
+func (e *recoveredPanic) Error() string { return fmt.Sprintf("malformed dwarf: panic: %v", e.v) }
 
 // cuCache keeps decoded units up to a bound on their estimated memory,
 // evicting the least recently used. The unit in use is never evicted, so

@@ -59,6 +59,13 @@ type cuParser struct {
 	// rangesOnly makes the walk only collect the ranges of functions, for
 	// indexing a unit whose root DIE has none.
 	rangesOnly bool
+	// maxItems bounds the ranges decoded and nameBytes counts the bytes of
+	// names read, against maxNameBytes: range lists and strings can be
+	// shared by many DIEs, so a small hostile unit could otherwise cost
+	// far more than its size.
+	maxItems     int
+	nameBytes    int
+	maxNameBytes int
 }
 
 // refName is a resolved function name and whether it is a linkage
@@ -76,6 +83,7 @@ func (d *dwarfData) parseCU(u *unit) *cuInfo {
 	var err error
 	if p.tab, err = d.abbrevTable(u.abbrevOff); err == nil {
 		if p.data, err = d.info.read(u.off, u.end-u.off); err == nil {
+			p.setBudget()
 			err = p.walk()
 		}
 	}
@@ -92,6 +100,12 @@ func (d *dwarfData) parseCU(u *unit) *cuInfo {
 		c.size += len(s)
 	}
 	return c
+}
+
+// setBudget sets the bounds of decoding the unit in p.data.
+func (p *cuParser) setBudget() {
+	p.maxItems = 1<<16 + len(p.data)
+	p.maxNameBytes = 16<<20 + 4*len(p.data)
 }
 
 // dieAttrs is what the walk keeps of a function or inlined-call DIE.
@@ -143,7 +157,11 @@ func (p *cuParser) walk() error {
 			break
 		}
 		var err error
-		ranges, err = p.d.dieRanges(u, &da.pcAttrs, ranges[:0])
+		ranges, err = p.d.dieRanges(u, &da.pcAttrs, ranges[:0], p.maxItems-len(p.items))
+		if len(p.items)+len(ranges) >= p.maxItems {
+			b.fail("too many address ranges")
+			break
+		}
 		node := int32(-1)
 		if err == nil && len(ranges) > 0 && len(p.c.nodes) < 1<<30 {
 			node = p.addNode(a.tag, parent, &da, ranges)
@@ -240,13 +258,13 @@ func (p *cuParser) intern(s string) int32 {
 // plain name met.
 func (p *cuParser) nameOf(d *dwarfData, u *unit, n *dieNames, depth int) refName {
 	if n.linkage.cls != clsNone {
-		if s, err := d.attrString(u, n.linkage); err == nil && len(s) > 0 {
+		if s := p.str(d, u, n.linkage); len(s) > 0 {
 			return refName{name: string(s), linkage: true, ok: true}
 		}
 	}
 	var own refName
 	if n.name.cls != clsNone {
-		if s, err := d.attrString(u, n.name); err == nil && len(s) > 0 {
+		if s := p.str(d, u, n.name); len(s) > 0 {
 			own = refName{name: string(s), ok: true}
 		}
 	}
@@ -260,6 +278,20 @@ func (p *cuParser) nameOf(d *dwarfData, u *unit, n *dieNames, depth int) refName
 		}
 	}
 	return own
+}
+
+// str reads a name string, charging it to the unit's budget; nil once the
+// budget is spent.
+func (p *cuParser) str(d *dwarfData, u *unit, v attrVal) []byte {
+	if p.nameBytes > p.maxNameBytes {
+		return nil
+	}
+	s, err := d.attrString(u, v)
+	if err != nil {
+		return nil
+	}
+	p.nameBytes += len(s) + 16
+	return s
 }
 
 // follow names the DIE a reference attribute points to.

@@ -33,13 +33,15 @@ type dwarfData struct {
 
 	abbrevs     map[uint64]*abbrevTable
 	abbrevBytes int
+	abbrevWork  uint64 // bytes of abbreviations decoded
 
 	alt *dwarfData // the supplementary (dwz) file's DWARF, or nil
 }
 
-// newDwarfData finds the DWARF sections of ef. It fails with ErrNoDWARF
-// when the file has no .debug_info.
-func newDwarfData(ef *elf.File, limit uint64) (*dwarfData, error) {
+// newDwarfData finds the DWARF sections of ef, a file of size bytes (-1
+// when unknown). It fails with ErrNoDWARF when the file has no
+// .debug_info.
+func newDwarfData(ef *elf.File, limit uint64, size int64) (*dwarfData, error) {
 	d := &dwarfData{order: ef.ByteOrder, abbrevs: make(map[uint64]*abbrevTable)}
 	for _, s := range []struct {
 		p    **dsection
@@ -49,7 +51,7 @@ func newDwarfData(ef *elf.File, limit uint64) (*dwarfData, error) {
 		{&d.line, "line"}, {&d.ranges, "ranges"}, {&d.rnglists, "rnglists"}, {&d.addr, "addr"},
 		{&d.strOffsets, "str_offsets"}, {&d.aranges, "aranges"},
 	} {
-		*s.p = findSection(ef, s.name, limit)
+		*s.p = findSection(ef, s.name, limit, size)
 	}
 	if !d.info.present() || !d.abbrev.present() {
 		return nil, ErrNoDWARF
@@ -64,7 +66,10 @@ func (d *dwarfData) abbrevTable(off uint64) (*abbrevTable, error) {
 		return t, nil
 	}
 	var t *abbrevTable
-	err := d.parseGrowing(d.abbrev, off, 4<<10, func(b *dbuf) { t = parseAbbrevs(b) })
+	err := d.parseGrowing(d.abbrev, off, 4<<10, func(b *dbuf) {
+		t = parseAbbrevs(b)
+		d.abbrevWork += uint64(b.off)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +92,16 @@ func (d *dwarfData) readUnits(visit func(i int, u *unit, a *pcAttrs)) error {
 	}
 	size := d.info.size
 	dirs := make(map[string]string) // interns compilation directories
+	// Units can point into one abbreviation table at many offsets; bound
+	// the decoding that costs while indexing.
+	if err := d.abbrev.load(); err != nil {
+		return err
+	}
+	maxAbbrevWork := 16<<20 + 4*min(d.abbrev.size, 1<<40)
 	for off := uint64(0); off < size && len(d.units) < maxUnits; {
+		if d.abbrevWork > maxAbbrevWork {
+			return &FormatError{Off: -1, Msg: "abbreviation tables decoded too often"}
+		}
 		hdr, err := d.info.readUpTo(off, 64)
 		if err != nil {
 			return err

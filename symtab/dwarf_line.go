@@ -40,6 +40,8 @@ type lineTable struct {
 	pos   []linePos
 	files []string // by the unit's file number (0 is the primary file in DWARF 5, unused before)
 	dirs  []string // include directories, while the program runs (DW_LNE_define_file)
+	// pathBytes counts the bytes of names built, against maxPathBytes.
+	pathBytes int
 }
 
 type linePos struct {
@@ -185,7 +187,7 @@ func fileTableV4(b *dbuf, compDir string, t *lineTable) {
 		if len(s) == 0 {
 			break
 		}
-		dirs = append(dirs, joinDir(compDir, string(s)))
+		dirs = append(dirs, t.joinDir(compDir, s))
 	}
 	t.files = append(t.files[:0], "")
 	for b.err == nil && len(t.files) < maxFileEntries {
@@ -196,7 +198,7 @@ func fileTableV4(b *dbuf, compDir string, t *lineTable) {
 		dir := b.uleb()
 		b.uleb() // modification time
 		b.uleb() // length
-		t.files = append(t.files, joinFile(dirs, dir, string(name)))
+		t.files = append(t.files, t.joinFile(dirs, dir, name))
 	}
 	t.files = slices.Clip(t.files)
 	t.dirs = dirs // DW_LNE_define_file may add files
@@ -239,12 +241,12 @@ func (d *dwarfData) fileTableV5(b *dbuf, lu *unit, t *lineTable) {
 				return
 			}
 			if isFile {
-				t.files = append(t.files, joinFile(dirs, dir, string(name)))
+				t.files = append(t.files, t.joinFile(dirs, dir, name))
 			} else if len(dirs) == 0 {
 				// Directory 0 is the compilation directory itself.
-				dirs = append(dirs, string(name))
+				dirs = append(dirs, t.joinDir("", name))
 			} else {
-				dirs = append(dirs, joinDir(dirs[0], string(name)))
+				dirs = append(dirs, t.joinDir(dirs[0], name))
 			}
 		}
 	}
@@ -253,23 +255,45 @@ func (d *dwarfData) fileTableV5(b *dbuf, lu *unit, t *lineTable) {
 	t.files = slices.Clip(t.files)
 }
 
-// joinDir makes an include directory absolute against base.
-func joinDir(base, dir string) string {
-	if path.IsAbs(dir) || base == "" {
-		return dir
+// maxPathBytes bounds the bytes of directory and file names one line
+// table builds: names are joined from shared strings, so a small hostile
+// header could otherwise make huge ones.
+const maxPathBytes = 16 << 20
+
+// affords charges n bytes of names to t, reporting false once over the
+// bound.
+func (t *lineTable) affords(n int) bool {
+	if t.pathBytes+n > maxPathBytes {
+		return false
 	}
-	return path.Join(base, dir)
+	t.pathBytes += n
+	return true
+}
+
+// joinDir makes an include directory absolute against base.
+func (t *lineTable) joinDir(base string, dir []byte) string {
+	if !t.affords(len(base) + len(dir) + 1) {
+		return ""
+	}
+	if len(dir) > 0 && dir[0] == '/' || base == "" {
+		return string(dir)
+	}
+	return path.Join(base, string(dir))
 }
 
 // joinFile names file name in directory number dir.
-func joinFile(dirs []string, dir uint64, name string) string {
-	if path.IsAbs(name) {
-		return path.Clean(name)
+func (t *lineTable) joinFile(dirs []string, dir uint64, name []byte) string {
+	d := ""
+	if dir < uint64(len(dirs)) {
+		d = dirs[dir]
 	}
-	if dir < uint64(len(dirs)) && dirs[dir] != "" {
-		return path.Join(dirs[dir], name)
+	if len(name) == 0 || !t.affords(len(d)+len(name)+1) {
+		return ""
 	}
-	return path.Clean(name)
+	if len(name) > 0 && name[0] == '/' || d == "" {
+		return path.Clean(string(name))
+	}
+	return path.Join(d, string(name))
 }
 
 // lineRow is a row of the line table being built.
@@ -353,7 +377,7 @@ func (d *dwarfData) runLineProgram(b *dbuf, h *lineHeader, t *lineTable) {
 				name := b.cstr()
 				dir := b.uleb()
 				if len(t.files) < maxFileEntries {
-					t.files = append(t.files, joinFile(t.dirs, dir, string(name)))
+					t.files = append(t.files, t.joinFile(t.dirs, dir, name))
 				}
 			}
 			b.off = start + int(n)

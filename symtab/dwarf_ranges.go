@@ -34,10 +34,11 @@ type pcAttrs struct {
 	low, high, ranges attrVal
 }
 
-// dieRanges appends the ranges a DIE covers to out.
-func (d *dwarfData) dieRanges(u *unit, a *pcAttrs, out []pcRange) ([]pcRange, error) {
+// dieRanges appends the ranges a DIE covers to out, decoding at most
+// maxEntries range list entries.
+func (d *dwarfData) dieRanges(u *unit, a *pcAttrs, out []pcRange, maxEntries int) ([]pcRange, error) {
 	if a.ranges.cls != clsNone {
-		return d.rangeList(u, a.ranges, out)
+		return d.rangeList(u, a.ranges, out, min(maxEntries, maxListEntries))
 	}
 	if a.low.cls == clsNone || a.high.cls == clsNone {
 		return out, nil
@@ -94,12 +95,12 @@ func (d *dwarfData) address(u *unit, v attrVal) (uint64, error) {
 }
 
 // rangeList appends the ranges of a DW_AT_ranges value to out.
-func (d *dwarfData) rangeList(u *unit, v attrVal, out []pcRange) ([]pcRange, error) {
+func (d *dwarfData) rangeList(u *unit, v attrVal, out []pcRange, maxEntries int) ([]pcRange, error) {
 	if u.version < 5 {
 		if v.cls != clsSecOffset && v.cls != clsConst {
 			return out, nil
 		}
-		return d.rangesV4(u, v.u, out)
+		return d.rangesV4(u, v.u, out, maxEntries)
 	}
 	off := v.u
 	switch v.cls {
@@ -121,18 +122,22 @@ func (d *dwarfData) rangeList(u *unit, v attrVal, out []pcRange) ([]pcRange, err
 	default:
 		return out, nil
 	}
-	return d.rangesV5(u, off, out)
+	return d.rangesV5(u, off, out, maxEntries)
 }
 
 // rangesV4 decodes the .debug_ranges list at off.
-func (d *dwarfData) rangesV4(u *unit, off uint64, out []pcRange) ([]pcRange, error) {
+func (d *dwarfData) rangesV4(u *unit, off uint64, out []pcRange, maxEntries int) ([]pcRange, error) {
 	size := int(u.asize)
 	maxAddr := uint64(math.MaxUint64) >> (64 - 8*size)
 	first := len(out)
 	err := d.parseGrowing(d.ranges, off, 16*uint64(size), func(b *dbuf) {
 		out = out[:first]
 		base := u.lowPC
-		for n := 0; n < maxListEntries && b.err == nil; n++ {
+		for n := 0; b.err == nil; n++ {
+			if n >= maxEntries {
+				b.fail("range list too long")
+				return
+			}
 			lo, hi := b.sized(size), b.sized(size)
 			switch {
 			case lo == 0 && hi == 0:
@@ -148,7 +153,7 @@ func (d *dwarfData) rangesV4(u *unit, off uint64, out []pcRange) ([]pcRange, err
 }
 
 // rangesV5 decodes the .debug_rnglists list at off.
-func (d *dwarfData) rangesV5(u *unit, off uint64, out []pcRange) ([]pcRange, error) {
+func (d *dwarfData) rangesV5(u *unit, off uint64, out []pcRange, maxEntries int) ([]pcRange, error) {
 	size := int(u.asize)
 	first := len(out)
 	var addrErr error
@@ -162,7 +167,11 @@ func (d *dwarfData) rangesV5(u *unit, off uint64, out []pcRange) ([]pcRange, err
 	err := d.parseGrowing(d.rnglists, off, 64, func(b *dbuf) {
 		out, addrErr = out[:first], nil
 		base := u.lowPC
-		for n := 0; n < maxListEntries && b.err == nil; n++ {
+		for n := 0; b.err == nil; n++ {
+			if n >= maxEntries {
+				b.fail("range list too long")
+				return
+			}
 			switch kind := b.u8(); kind {
 			case rleEndOfList:
 				return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -40,6 +41,9 @@ type dsection struct {
 	name  string
 	sec   *elf.Section // nil when the file lacks the section
 	limit uint64       // bound on the decompressed size
+	// fileMax is how many bytes of the section the file holds (a hostile
+	// header may claim more), or -1 when the reader cannot tell.
+	fileMax int64
 
 	loaded bool
 	data   []byte // the whole section, once loaded
@@ -56,8 +60,9 @@ type cacheBlock struct {
 
 // findSection returns the named DWARF section ("info" for .debug_info or
 // .zdebug_info) of ef, or one with sec nil when absent or without data.
-func findSection(ef *elf.File, name string, limit uint64) *dsection {
-	s := &dsection{name: ".debug_" + name, limit: limit}
+// size is the size of the file, or -1 when unknown.
+func findSection(ef *elf.File, name string, limit uint64, size int64) *dsection {
+	s := &dsection{name: ".debug_" + name, limit: limit, fileMax: -1}
 	for _, sec := range ef.Sections {
 		if sec.Name == ".debug_"+name || sec.Name == ".zdebug_"+name {
 			if sec.Type != elf.SHT_NOBITS && sec.Type != elf.SHT_NULL {
@@ -66,11 +71,22 @@ func findSection(ef *elf.File, name string, limit uint64) *dsection {
 			break
 		}
 	}
+	if s.sec != nil && size >= 0 {
+		s.fileMax = 0
+		if s.sec.Offset < uint64(size) {
+			s.fileMax = int64(min(s.sec.FileSize, uint64(size)-s.sec.Offset))
+		}
+	}
 	return s
 }
 
+// memSection returns a section held in memory.
+func memSection(name string, data []byte) *dsection {
+	return &dsection{name: name, loaded: true, data: data, size: uint64(len(data))}
+}
+
 // present reports whether the file has the section.
-func (s *dsection) present() bool { return s.sec != nil }
+func (s *dsection) present() bool { return s.sec != nil || (s.loaded && s.err == nil) }
 
 // load prepares the section for reading: decompresses it or reads it
 // whole, or sets it up for reads on demand.
@@ -85,8 +101,12 @@ func (s *dsection) load() error {
 	}
 	sec := s.sec
 	compressed := sec.Flags&elf.SHF_COMPRESSED != 0 || strings.HasPrefix(sec.Name, ".zdebug")
-	if !compressed && sec.FileSize > wholeSectionBytes && sec.ReaderAt != nil {
-		s.direct, s.size = true, sec.FileSize
+	fileSize := sec.FileSize
+	if s.fileMax >= 0 {
+		fileSize = min(fileSize, uint64(s.fileMax))
+	}
+	if !compressed && fileSize > wholeSectionBytes && sec.ReaderAt != nil {
+		s.direct, s.size = true, fileSize
 		return nil
 	}
 	rd := sec.Open()
@@ -96,9 +116,18 @@ func (s *dsection) load() error {
 		s.err = &FormatError{Off: int64(sec.Offset), Msg: fmt.Sprintf("%s: %d bytes, over the %d-byte limit", s.name, want, s.limit)}
 		return s.err
 	}
-	reserve := want
+	// Reserve what the section will decompress to, but no more than its
+	// compressed bytes can expand to (zlib's bound), nor 64 MiB when the
+	// file's size is unknown; beyond that the buffer grows as data comes.
+	reserve := min(want, fileSize)
 	if compressed {
-		reserve = min(reserve, sec.FileSize*maxRatio)
+		reserve = want
+		if fileSize < s.limit/maxRatio {
+			reserve = min(want, fileSize*maxRatio)
+		}
+	}
+	if s.fileMax < 0 {
+		reserve = min(reserve, 64<<20)
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, int(min(reserve, s.limit))))
 	n, err := io.Copy(buf, io.LimitReader(rd, int64(want)))
@@ -138,9 +167,28 @@ func (s *dsection) read(off, n uint64) ([]byte, error) {
 		o := off - first*blockBytes
 		return b[o : o+n : o+n], nil
 	}
+	if s.fileMax < 0 && n > blockBytes {
+		return s.readGrowing(off, n)
+	}
 	buf := make([]byte, n)
 	if err := s.readAt(buf, off); err != nil {
 		return nil, err
+	}
+	return buf, nil
+}
+
+// readGrowing reads n bytes at off in chunks, so that a section whose
+// size the file cannot confirm costs memory only for what is there.
+func (s *dsection) readGrowing(off, n uint64) ([]byte, error) {
+	const chunk = 1 << 20
+	var buf []byte
+	for uint64(len(buf)) < n {
+		c := int(min(chunk, n-uint64(len(buf))))
+		buf = slices.Grow(buf, c)
+		if err := s.readAt(buf[len(buf):len(buf)+c], off+uint64(len(buf))); err != nil {
+			return nil, err
+		}
+		buf = buf[:len(buf)+c]
 	}
 	return buf, nil
 }

@@ -82,10 +82,10 @@ func OpenSymbolizer(r io.ReaderAt, opts Options) (s *Symbolizer, err error) {
 		}
 	}
 	if debugEF != nil {
-		s.lines, _ = newLines(debugEF, opts)
+		s.lines, _ = newLines(debugEF, inputSize(s.debug), opts)
 	}
 	if s.lines == nil {
-		s.lines, _ = newLines(ef, opts)
+		s.lines, _ = newLines(ef, inputSize(r), opts)
 	}
 	if len(s.syms) == 0 && s.lines == nil {
 		return s, fmt.Errorf("elf: %w", ErrNoSymbols)
