@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -162,6 +163,61 @@ func isHex(s string) bool {
 		}
 	}
 	return true
+}
+
+// maxAltlinkBytes bounds the .gnu_debugaltlink section read.
+const maxAltlinkBytes = 4 << 10
+
+// altlink returns the file name and build ID in ef's .gnu_debugaltlink,
+// which names the supplementary file dwz made with the debug info that
+// several files share.
+func altlink(ef *elf.File) (name, buildID string, ok bool) {
+	sec := ef.Section(".gnu_debugaltlink")
+	if sec == nil || sec.Type == elf.SHT_NOBITS || sec.Flags&elf.SHF_COMPRESSED != 0 {
+		return "", "", false
+	}
+	data, err := io.ReadAll(io.LimitReader(sec.Open(), maxAltlinkBytes))
+	if err != nil {
+		return "", "", false
+	}
+	i := bytes.IndexByte(data, 0)
+	if i <= 0 || i+1 >= len(data) {
+		return "", "", false
+	}
+	return string(data[:i]), hex.EncodeToString(data[i+1:]), true
+}
+
+// findAltFile opens the supplementary file that ef's .gnu_debugaltlink
+// names: at its path (relative to dir, the directory of the file holding
+// the link), or by its build ID under each debug root. The file must
+// carry the build ID the link records.
+func findAltFile(ef *elf.File, dir string, opts *Options) (*os.File, string) {
+	name, id, ok := altlink(ef)
+	if !ok {
+		return nil, ""
+	}
+	var cands []string
+	if filepath.IsAbs(name) {
+		cands = append(cands, name)
+	} else if dir != "" {
+		cands = append(cands, filepath.Join(dir, name))
+	}
+	if len(id) >= 4 {
+		for _, root := range opts.debugRoots() {
+			cands = append(cands, filepath.Join(root, ".build-id", id[:2], id[2:]+".debug"))
+		}
+	}
+	for _, p := range cands {
+		f := openDebugCandidate(p, "")
+		if f == nil {
+			continue
+		}
+		if got, ok := elfBuildID(f); ok && got == id {
+			return f, p
+		}
+		f.Close()
+	}
+	return nil, ""
 }
 
 // miniDebugInfo returns the symbols of the ELF file compressed in ef's

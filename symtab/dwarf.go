@@ -93,6 +93,24 @@ func newLines(ef *elf.File, size int64, opts Options) (*Lines, error) {
 	return l, nil
 }
 
+// setAlt adds the supplementary file (dwz's common debug info) that the
+// file's DW_FORM_GNU_ref_alt/ref_sup and strp_alt/strp_sup forms refer
+// to. Its reader must stay usable while l is.
+func (l *Lines) setAlt(ef *elf.File, size int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := &dwarfData{order: ef.ByteOrder, abbrevs: make(map[uint64]*abbrevTable)}
+	if alt, err := newDwarfData(ef, l.d.info.limit, size); err == nil {
+		d = alt
+	} else {
+		// A supplementary file may hold only strings.
+		d.str = findSection(ef, "str", l.d.info.limit, size)
+		d.info, d.abbrev = &dsection{name: ".debug_info"}, &dsection{name: ".debug_abbrev"}
+	}
+	d.unitsRead = false
+	l.d.alt = d
+}
+
 // Index builds the address index now instead of on the first Lookup, and
 // returns the error that stopped it early, if any: the units indexed
 // before a malformed one are still used.

@@ -304,6 +304,7 @@ func (p *cuParser) follow(d *dwarfData, ref attrVal, depth int) refName {
 			return refName{}
 		}
 		d = d.alt
+		d.ensureUnits()
 	}
 	key := ref.u &^ (1 << 63)
 	if d != p.d {

@@ -35,7 +35,8 @@ type dwarfData struct {
 	abbrevBytes int
 	abbrevWork  uint64 // bytes of abbreviations decoded
 
-	alt *dwarfData // the supplementary (dwz) file's DWARF, or nil
+	alt       *dwarfData // the supplementary (dwz) file's DWARF, or nil
+	unitsRead bool       // readUnits has run
 }
 
 // newDwarfData finds the DWARF sections of ef, a file of size bytes (-1
@@ -57,6 +58,15 @@ func newDwarfData(ef *elf.File, limit uint64, size int64) (*dwarfData, error) {
 		return nil, ErrNoDWARF
 	}
 	return d, nil
+}
+
+// ensureUnits reads the unit headers of a supplementary file on its
+// first use.
+func (d *dwarfData) ensureUnits() {
+	if !d.unitsRead {
+		d.unitsRead = true
+		d.readUnits(nil) // the units before a malformed one are used
+	}
 }
 
 // abbrevTable returns the abbreviation table at off, decoding it on first
@@ -87,6 +97,7 @@ func (d *dwarfData) abbrevTable(off uint64) (*abbrevTable, error) {
 // address attributes. On a malformed unit it keeps the units before it
 // and returns the error.
 func (d *dwarfData) readUnits(visit func(i int, u *unit, a *pcAttrs)) error {
+	d.unitsRead = true
 	if err := d.info.load(); err != nil {
 		return err
 	}

@@ -2,9 +2,11 @@ package symtab
 
 import (
 	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 )
 
@@ -42,6 +44,7 @@ type Symbolizer struct {
 
 	closeMu sync.Mutex
 	debug   *os.File // the debug file, owned; nil once closed
+	alt     *os.File // the supplementary (dwz) file, owned; nil once closed
 }
 
 // OpenSymbolizer prepares symbolization of the ELF file read through r.
@@ -84,8 +87,21 @@ func OpenSymbolizer(r io.ReaderAt, opts Options) (s *Symbolizer, err error) {
 	if debugEF != nil {
 		s.lines, _ = newLines(debugEF, inputSize(s.debug), opts)
 	}
+	dwarfEF, dwarfDir := debugEF, filepath.Dir(s.debugPath)
 	if s.lines == nil {
 		s.lines, _ = newLines(ef, inputSize(r), opts)
+		dwarfEF, dwarfDir = ef, ""
+		if opts.Path != "" {
+			dwarfDir = filepath.Dir(opts.Path)
+		}
+	}
+	if s.lines != nil && !opts.NoDebugFiles {
+		if af, _ := findAltFile(dwarfEF, dwarfDir, &opts); af != nil {
+			s.alt = af
+			if altEF, err := elf.NewFile(af); err == nil {
+				s.lines.setAlt(altEF, inputSize(af))
+			}
+		}
 	}
 	if len(s.syms) == 0 && s.lines == nil {
 		return s, fmt.Errorf("elf: %w", ErrNoSymbols)
@@ -93,17 +109,19 @@ func OpenSymbolizer(r io.ReaderAt, opts Options) (s *Symbolizer, err error) {
 	return s, nil
 }
 
-// Close closes the debug file the Symbolizer opened. It is safe to call
+// Close closes the debug files the Symbolizer opened. It is safe to call
 // more than once. Lookups after Close still use what was read before.
 func (s *Symbolizer) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
-	if s.debug == nil {
-		return nil
+	var errs []error
+	for _, f := range []**os.File{&s.debug, &s.alt} {
+		if *f != nil {
+			errs = append(errs, (*f).Close())
+			*f = nil
+		}
 	}
-	err := s.debug.Close()
-	s.debug = nil
-	return err
+	return errors.Join(errs...)
 }
 
 // BuildID returns the file's GNU build ID as lower-case hex, or "".
