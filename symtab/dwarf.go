@@ -247,8 +247,12 @@ func (l *Lines) Lookup(addr uint64) []Frame {
 		}
 		return []Frame{{File: file, Line: line}}
 	}
-	frames := make([]Frame, 0, 4)
-	for depth := 0; n >= 0 && depth < maxInlineFrames; depth++ {
+	depth := 0
+	for m := n; m >= 0 && depth < maxInlineFrames; m = c.nodes[m].parent {
+		depth++
+	}
+	frames := make([]Frame, 0, depth)
+	for range depth {
 		node := &c.nodes[n]
 		frames = append(frames, Frame{Function: c.name(n), File: file, Line: line, Inlined: node.parent >= 0})
 		file, line = c.lines.file(node.callFile), int(node.callLine)
