@@ -52,8 +52,17 @@ type confTarget struct {
 	Root        string              `json:"root"`
 	RootAliases []string            `json:"root_aliases"`
 	Threads     map[string][]string `json:"threads"`
+	Chains      map[string][]string `json:"chains"`
 	Libraries   []string            `json:"libraries"`
 	Leaf        string              `json:"leaf"`
+	Frameless   []string            `json:"frameless"`
+	DebugFile   string              `json:"debug_file"`
+	Lines       map[string]string   `json:"lines"`
+
+	// libcNamed: libc's separate debug file is installed (libc6-dbg), so
+	// libc's local functions must be named, never libc.so.6+0x....
+	// Set per process by confConform; false keeps the old, lenient rule.
+	libcNamed bool
 }
 
 // comm is the target's command name as the kernel keeps it (15 bytes).
@@ -80,8 +89,26 @@ func confLoadTargets(t *testing.T) []confTarget {
 		if tg.Name == "" || tg.Binary == "" || tg.Root == "" {
 			t.Fatalf("targets.json: %q lacks name, binary or root", tg.Name)
 		}
-		if len(tg.Threads) == 0 && (len(tg.Chain) == 0 || tg.Chain[len(tg.Chain)-1] != tg.Leaf) {
+		if len(tg.Threads) > 0 && len(tg.Chains) > 0 {
+			t.Fatalf("targets.json: %s: threads and chains exclude each other", tg.Name)
+		}
+		if len(tg.Threads) > 0 || len(tg.Chains) > 0 {
+			if len(tg.Chain) > 0 || tg.Leaf != "" {
+				t.Fatalf("targets.json: %s: with threads or chains, chain must be empty and leaf \"\"", tg.Name)
+			}
+		} else if len(tg.Chain) == 0 || tg.Chain[len(tg.Chain)-1] != tg.Leaf {
 			t.Fatalf("targets.json: %s: the chain must end in the leaf %q", tg.Name, tg.Leaf)
+		}
+		leaves := map[string]string{}
+		for name, chain := range tg.Chains {
+			if len(chain) == 0 {
+				t.Fatalf("targets.json: %s: chain %q is empty", tg.Name, name)
+			}
+			leaf := chain[len(chain)-1]
+			if other, ok := leaves[leaf]; ok {
+				t.Fatalf("targets.json: %s: chains %q and %q share the leaf %q: samples could not be told apart", tg.Name, name, other, leaf)
+			}
+			leaves[leaf] = name
 		}
 	}
 	return targets
@@ -184,7 +211,7 @@ func (tg confTarget) rootOK(frame string) bool {
 	if frame == tg.Root || slices.Contains(tg.RootAliases, frame) {
 		return true
 	}
-	return confLocalLibcRoots[tg.Root] && confLibcOffset.MatchString(frame)
+	return !tg.libcNamed && confLocalLibcRoots[tg.Root] && confLibcOffset.MatchString(frame)
 }
 
 // confUserFrames splits off the kernel frames (annotated _[k]), which must
@@ -220,6 +247,15 @@ func confCheck(tg confTarget, chain []string, s confStack) (bool, string) {
 	if len(user) == 0 {
 		return false, "no user frames"
 	}
+	if tg.libcNamed {
+		// libc6-dbg names every libc function, local ones included
+		// (__libc_start_call_main, start_thread, clone3, __restore_rt).
+		for _, f := range user {
+			if confLibcOffset.MatchString(f) {
+				return false, fmt.Sprintf("libc frame %s not named, though libc's debug file is installed", f)
+			}
+		}
+	}
 	if !tg.rootOK(user[0]) {
 		return false, fmt.Sprintf("root-most frame %q, want %q", user[0], tg.Root)
 	}
@@ -246,8 +282,8 @@ func confCheck(tg confTarget, chain []string, s confStack) (bool, string) {
 	return true, ""
 }
 
-// confGroup is the samples checked against one chain: the process's, or
-// one thread's (by comm).
+// confGroup is the samples checked against one chain: the process's, one
+// thread's (by comm), or one of the process's chains (by leaf).
 type confGroup struct {
 	name   string
 	chain  []string
@@ -255,6 +291,10 @@ type confGroup struct {
 }
 
 func (tg confTarget) groups(stacks []confStack) []confGroup {
+	if len(tg.Chains) > 0 {
+		groups, _ := tg.chainGroups(stacks)
+		return groups
+	}
 	if len(tg.Threads) == 0 {
 		return []confGroup{{name: tg.comm(), chain: tg.Chain, stacks: stacks}}
 	}
@@ -269,6 +309,29 @@ func (tg confTarget) groups(stacks []confStack) []confGroup {
 		groups = append(groups, g)
 	}
 	return groups
+}
+
+// chainGroups sorts the stacks of a target with several chains (goroutines,
+// or the two sides of a cgo call) by chain: a stack belongs to the chain
+// whose leaf is one of its frames. Stacks that hold no chain's leaf are
+// returned apart; they count as incomplete samples of the process.
+func (tg confTarget) chainGroups(stacks []confStack) (groups []confGroup, other []confStack) {
+	names := slices.Sorted(maps.Keys(tg.Chains))
+	for _, name := range names {
+		groups = append(groups, confGroup{name: tg.comm() + "/" + name, chain: tg.Chains[name]})
+	}
+	for _, s := range stacks {
+		i := slices.IndexFunc(names, func(name string) bool {
+			chain := tg.Chains[name]
+			return slices.Contains(s.frames, chain[len(chain)-1])
+		})
+		if i < 0 {
+			other = append(other, s)
+			continue
+		}
+		groups[i].stacks = append(groups[i].stacks, s)
+	}
+	return groups, other
 }
 
 // confNice is the nice value of the targets and of pftop: a spinning
@@ -436,14 +499,68 @@ func confConform(t *testing.T, pftop, bin string, tg confTarget) {
 			t.Fatalf("targets.json: recurse chain holds %d recurse frames in a row, want %d", n, confRecurseDepth)
 		}
 	}
+	if len(tg.Frameless) > 0 {
+		confCheckFrameless(t, path, tg.Frameless)
+	}
+	var args []string // where pftop finds the target's debug file
+	if tg.DebugFile != "" {
+		args = confInstallDebugFile(t, bin, tg)
+	}
 	p := confStart(t, path)
 	confWarmUp(t, p, tg.Libraries)
-	var stacks []confStack
-	var stderr string
+	var why string
+	tg.libcNamed, why = confLibcDebugInstalled(p.pid)
+	t.Logf("%s: %s", tg.Name, why)
+	stacks, stderr := confRecordFolded(t, pftop, tg, p, args...)
+	for _, s := range stacks {
+		if len(tg.Threads) == 0 && s.comm != tg.comm() {
+			t.Errorf("sample of comm %q in a recording of pid %d (%s): %s", s.comm, p.pid, tg.comm(), s)
+		}
+	}
+	failed := false
+	for _, g := range tg.groups(stacks) {
+		if !confCheckGroup(t, tg, g) {
+			failed = true
+		}
+	}
+	if len(tg.Chains) > 0 && !confCheckChains(t, tg, stacks) {
+		failed = true
+	}
+	if tg.Name == "recurse" {
+		n := 0
+		for _, s := range stacks {
+			if user, _ := confUserFrames(s.frames); confMaxRun(user, "recurse") == confRecurseDepth {
+				n += s.count
+			}
+		}
+		t.Logf("recurse: %d of %d samples hold %d recurse frames in a row", n, confTotal(stacks), confRecurseDepth)
+	}
+	if failed || t.Failed() {
+		t.Logf("pftop stderr:\n%s", stderr)
+	}
+	if len(tg.Lines) > 0 {
+		confCheckLines(t, pftop, tg, p, args...)
+	}
+	if tg.DebugFile != "" {
+		// The same process without the debug file: the names above came
+		// from it, not from anything else pftop could read.
+		stacks, stderr := confRecordFolded(t, pftop, tg, p)
+		if !confCheckUnnamed(t, tg, stacks) {
+			t.Logf("pftop stderr (recording without --debug-dir):\n%s", stderr)
+		}
+	}
+	p.kill()
+}
+
+// confRecordFolded records p for 3 s as folded stacks with annotations. A
+// recording where a group got too few samples while the target was
+// starved of CPU is repeated, up to confAttempts recordings in all.
+func confRecordFolded(t *testing.T, pftop string, tg confTarget, p *confProc, args ...string) (stacks []confStack, stderr string) {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
 		cpu0 := p.cpuTime()
 		var out string
-		out, stderr = confRecord(t, pftop, "-d", "3s", "-p", strconv.Itoa(p.pid), "--format", "folded", "-o", "-", "--annotate", "--stats")
+		out, stderr = confRecord(t, pftop, append([]string{"-d", "3s", "-p", strconv.Itoa(p.pid), "--format", "folded", "-o", "-", "--annotate", "--stats"}, args...)...)
 		cpu := p.cpuTime() - cpu0
 		// The target's CPU time while pftop ran (startup included) bounds
 		// the samples there were to take: a starved target is told from
@@ -459,34 +576,45 @@ func confConform(t *testing.T, pftop, bin string, tg confTarget) {
 			few = few || confTotal(g.stacks) < confMinSamples
 		}
 		if !few || cpu >= confStarved*time.Duration(len(groups)) || attempt == confAttempts {
-			break
+			return stacks, stderr
 		}
 		t.Logf("attempt %d: too few samples, but the target was starved of CPU (the box is busy): recording again", attempt)
 	}
-	p.kill()
-	for _, s := range stacks {
-		if len(tg.Threads) == 0 && s.comm != tg.comm() {
-			t.Errorf("sample of comm %q in a recording of pid %d (%s): %s", s.comm, p.pid, tg.comm(), s)
-		}
-	}
-	failed := false
-	for _, g := range tg.groups(stacks) {
-		if !confCheckGroup(t, tg, g) {
-			failed = true
-		}
-	}
-	if tg.Name == "recurse" {
-		n := 0
-		for _, s := range stacks {
-			if user, _ := confUserFrames(s.frames); confMaxRun(user, "recurse") == confRecurseDepth {
-				n += s.count
+}
+
+// confCheckChains asserts, for a target with several chains, that the
+// complete samples are at least confCompleteShare of all the process's
+// samples: a sample that holds no chain's leaf is an incomplete one.
+func confCheckChains(t *testing.T, tg confTarget, stacks []confStack) bool {
+	t.Helper()
+	groups, other := tg.chainGroups(stacks)
+	total, complete := confTotal(stacks), 0
+	for _, g := range groups {
+		for _, s := range g.stacks {
+			if ok, _ := confCheck(tg, g.chain, s); ok {
+				complete += s.count
 			}
 		}
-		t.Logf("recurse: %d of %d samples hold %d recurse frames in a row", n, confTotal(stacks), confRecurseDepth)
 	}
-	if failed || t.Failed() {
-		t.Logf("pftop stderr:\n%s", stderr)
+	if total == 0 {
+		return false // confCheckGroup said so
 	}
+	share := float64(complete) / float64(total)
+	t.Logf("%s: whole process: %d samples, %.1f%% complete (%d), %d in no chain", tg.comm(), total, 100*share, complete, confTotal(other))
+	if share >= confCompleteShare {
+		return true
+	}
+	t.Errorf("%s: %.1f%% of the process's %d samples are complete, want at least %.0f%%", tg.comm(), 100*share, total, 100*confCompleteShare)
+	var b strings.Builder
+	for i, s := range confByCount(other) {
+		if i == 60 {
+			fmt.Fprintf(&b, "... %d more stacks\n", len(other)-i)
+			break
+		}
+		fmt.Fprintf(&b, "%s\n", s)
+	}
+	t.Logf("%s: stacks in no chain (holding none of the leaves), heaviest first:\n%s", tg.comm(), b.String())
+	return false
 }
 
 // confCheckGroup asserts the sample count and the complete share of one
@@ -1001,6 +1129,17 @@ func TestConformanceCheck(t *testing.T) {
 	qsort := confTarget{Binary: "qsort", Chain: []string{"main", "sort_forever", "compare_slow"}, Gaps: true, Root: "_start"}
 	threads := confTarget{Binary: "threads", Root: "clone3", RootAliases: []string{"__clone3"},
 		Threads: map[string][]string{"worker-a": {"worker_a", "a_mid", "a_leaf"}}}
+	// With libc's debug file installed (libc6-dbg), libc frames must be named.
+	chainDbg, qsortDbg, threadsDbg := chain, qsort, threads
+	chainDbg.libcNamed, qsortDbg.libcNamed, threadsDbg.libcNamed = true, true, true
+	gochain := confTarget{Binary: "gochain", Root: "runtime.goexit", Chains: map[string][]string{
+		"main":   {"runtime.main", "main.main", "main.goMid", "main.goHelper_[i]", "main.goLeaf"},
+		"worker": {"main.worker", "main.workMid", "main.workLeaf"},
+	}}
+	cgo := confTarget{Binary: "cgo", Root: "runtime.goexit", Gaps: true, Chains: map[string][]string{
+		"c":        {"runtime.main", "main.main", "main.goCaller", "c_outer", "c_spin"},
+		"callback": {"runtime.main", "main.main", "main.goCaller", "c_outer", "goCallback", "main.goCallback", "main.cbLeaf"},
+	}}
 	for _, c := range []struct {
 		tg   confTarget
 		line string
@@ -1020,18 +1159,40 @@ func TestConformanceCheck(t *testing.T) {
 		{threads, "worker-a;libc.so.6+0x1098ec;libc.so.6+0x891f5;worker_a;a_mid;a_leaf 23", true},
 		{threads, "worker-a;__clone3;start_thread;worker_a;a_mid;a_leaf 23", true},
 		{threads, "worker-a;libfoo.so+0x10;start_thread;worker_a;a_mid;a_leaf 23", false},
+		{chainDbg, "chain;_start;__libc_start_main_impl;__libc_start_call_main;main;chain_a;chain_b;chain_c 127", true},
+		{chainDbg, "chain;_start;__libc_start_main;libc.so.6+0x2724a;main;chain_a;chain_b;chain_c 127", false},
+		{qsortDbg, "qsort;_start;__libc_start_main_impl;__libc_start_call_main;main;sort_forever;__GI___qsort_r;msort_with_tmp;compare_slow 3", true},
+		{qsortDbg, "qsort;_start;__libc_start_main_impl;__libc_start_call_main;main;sort_forever;__GI___qsort_r;libc.so.6+0x3fbf4;compare_slow 3", false},
+		{threadsDbg, "worker-a;clone3;start_thread;worker_a;a_mid;a_leaf 23", true},
+		{threadsDbg, "worker-a;libc.so.6+0x1098ec;libc.so.6+0x891f5;worker_a;a_mid;a_leaf 23", false},
+		{gochain, "gochain;runtime.goexit;runtime.main;main.main;main.goMid;main.goHelper_[i];main.goLeaf 106", true},
+		{gochain, "gochain;runtime.goexit;main.worker;main.workMid;main.workLeaf;asm_sysvec_apic_timer_interrupt_[k] 2", true},
+		{gochain, "gochain;runtime.goexit;runtime.main;main.main;main.goHelper_[i];main.goLeaf 3", false},        // frameless leaf lost its caller
+		{gochain, "gochain;runtime.goexit;runtime.main;main.main;main.goMid;main.goHelper;main.goLeaf 3", false}, // helper not marked inline
+		{gochain, "gochain;runtime.main;main.main;main.goMid;main.goHelper_[i];main.goLeaf 3", false},            // not to runtime.goexit
+		{gochain, "gochain;[unwind error: bad unwind rule];main.worker;main.workMid;main.workLeaf 3", false},     // error frame
+		{cgo, "cgo;runtime.goexit;runtime.main;main.main;main.goCaller;main._Cfunc_c_outer;runtime.cgocall;runtime.asmcgocall;_cgo_e047c3b0012d_Cfunc_c_outer;c_outer;c_spin 40", true},
+		{cgo, "cgo;runtime.goexit;runtime.main;main.main;main.goCaller;main._Cfunc_c_outer;runtime.cgocall;runtime.asmcgocall;_cgo_e047c3b0012d_Cfunc_c_outer;c_outer;goCallback;crosscall2;runtime.cgocallback;runtime.cgocallbackg;runtime.cgocallbackg1;_cgoexp_e047c3b0012d_goCallback;main.goCallback;main.cbLeaf 131", true},
+		{cgo, "cgo;[unwind error: bad unwind rule];runtime.asmcgocall;_cgo_e047c3b0012d_Cfunc_c_outer;c_outer;goCallback;crosscall2;runtime.cgocallback;runtime.cgocallbackg;runtime.cgocallbackg1;_cgoexp_e047c3b0012d_goCallback;main.goCallback;main.cbLeaf 131", false},
+		{cgo, "cgo;runtime.goexit;runtime.main;main.main;main.goCaller;c_outer;main.goCallback;goCallback;main.cbLeaf 1", false}, // C and Go out of order
 	} {
 		stacks, err := confParseFolded(c.line + "\n")
 		if err != nil || len(stacks) != 1 {
 			t.Fatalf("%q: %v", c.line, err)
 		}
-		g := c.tg.groups(stacks)[0]
-		if len(g.stacks) != 1 {
-			t.Fatalf("%q: not in group %s", c.line, g.name)
+		i := slices.IndexFunc(c.tg.groups(stacks), func(g confGroup) bool { return len(g.stacks) == 1 })
+		if i < 0 {
+			t.Fatalf("%q: in no group", c.line)
 		}
+		g := c.tg.groups(stacks)[i]
 		if got, why := confCheck(c.tg, g.chain, g.stacks[0]); got != c.want {
 			t.Errorf("%q: complete %v (%s), want %v", c.line, got, why, c.want)
 		}
+	}
+	// A stack holding neither leaf is in no chain.
+	stacks, _ := confParseFolded("gochain;runtime.goexit;runtime.main;main.main;main.goMid 4\ngochain;runtime.goexit;main.worker;main.workMid;main.workLeaf 2\n")
+	if groups, other := gochain.chainGroups(stacks); len(other) != 1 || len(groups) != 2 || len(groups[0].stacks) != 0 || len(groups[1].stacks) != 1 {
+		t.Errorf("chainGroups: %v, %v", groups, other)
 	}
 	if got := confCompact([]string{"main", "recurse", "recurse", "recurse", "recurse_leaf"}); got != "main;recurse ×3;recurse_leaf" {
 		t.Errorf("confCompact: %q", got)
