@@ -58,6 +58,9 @@ type confTarget struct {
 	Frameless   []string            `json:"frameless"`
 	DebugFile   string              `json:"debug_file"`
 	Lines       map[string]string   `json:"lines"`
+	// RuntimePrefix (with chains): stacks in no chain whose user frames
+	// all start with it are the runtime's own work, not the program's.
+	RuntimePrefix string `json:"runtime_prefix"`
 
 	// libcNamed: libc's separate debug file is installed (libc6-dbg), so
 	// libc's local functions must be named, never libc.so.6+0x....
@@ -584,37 +587,74 @@ func confRecordFolded(t *testing.T, pftop string, tg confTarget, p *confProc, ar
 
 // confCheckChains asserts, for a target with several chains, that the
 // complete samples are at least confCompleteShare of all the process's
-// samples: a sample that holds no chain's leaf is an incomplete one.
+// samples: a sample that holds no chain's leaf is an incomplete one,
+// unless it is the runtime's own work (its user frames all start with
+// runtime_prefix: Go's scheduler, sysmon, preemption), which is left out.
 func confCheckChains(t *testing.T, tg confTarget, stacks []confStack) bool {
 	t.Helper()
 	groups, other := tg.chainGroups(stacks)
-	total, complete := confTotal(stacks), 0
+	total, complete := 0, 0
 	for _, g := range groups {
+		total += confTotal(g.stacks)
 		for _, s := range g.stacks {
 			if ok, _ := confCheck(tg, g.chain, s); ok {
 				complete += s.count
 			}
 		}
 	}
+	var runtime, rest []confStack
+	for _, s := range other {
+		if tg.runtimeOnly(s) {
+			runtime = append(runtime, s)
+		} else {
+			rest = append(rest, s)
+		}
+	}
+	total += confTotal(rest)
 	if total == 0 {
 		return false // confCheckGroup said so
 	}
 	share := float64(complete) / float64(total)
-	t.Logf("%s: whole process: %d samples, %.1f%% complete (%d), %d in no chain", tg.comm(), total, 100*share, complete, confTotal(other))
+	t.Logf("%s: whole process: %d samples, %.1f%% complete (%d); in no chain: %d of the runtime's own (left out), %d others",
+		tg.comm(), total+confTotal(runtime), 100*share, complete, confTotal(runtime), confTotal(rest))
+	logStacks := func(what string, stacks []confStack, n int) {
+		if len(stacks) == 0 {
+			return
+		}
+		var b strings.Builder
+		for i, s := range confByCount(stacks) {
+			if i == n {
+				fmt.Fprintf(&b, "... %d more stacks\n", len(stacks)-i)
+				break
+			}
+			fmt.Fprintf(&b, "%s\n", s)
+		}
+		t.Logf("%s: %s, heaviest first:\n%s", tg.comm(), what, b.String())
+	}
+	logStacks("the runtime's own stacks", runtime, 10)
 	if share >= confCompleteShare {
+		logStacks("other stacks in no chain", rest, 10)
 		return true
 	}
-	t.Errorf("%s: %.1f%% of the process's %d samples are complete, want at least %.0f%%", tg.comm(), 100*share, total, 100*confCompleteShare)
-	var b strings.Builder
-	for i, s := range confByCount(other) {
-		if i == 60 {
-			fmt.Fprintf(&b, "... %d more stacks\n", len(other)-i)
-			break
-		}
-		fmt.Fprintf(&b, "%s\n", s)
-	}
-	t.Logf("%s: stacks in no chain (holding none of the leaves), heaviest first:\n%s", tg.comm(), b.String())
+	t.Errorf("%s: %.1f%% of the process's %d samples (the runtime's own left out) are complete, want at least %.0f%%",
+		tg.comm(), 100*share, total, 100*confCompleteShare)
+	logStacks("other stacks in no chain (holding none of the leaves)", rest, 60)
 	return false
+}
+
+// runtimeOnly says whether all of the stack's user frames are the
+// runtime's (start with RuntimePrefix), none an error frame.
+func (tg confTarget) runtimeOnly(s confStack) bool {
+	user, ok := confUserFrames(s.frames)
+	if tg.RuntimePrefix == "" || !ok || len(user) == 0 {
+		return false
+	}
+	for _, f := range user {
+		if !strings.HasPrefix(f, tg.RuntimePrefix) {
+			return false
+		}
+	}
+	return true
 }
 
 // confCheckGroup asserts the sample count and the complete share of one
@@ -1187,6 +1227,22 @@ func TestConformanceCheck(t *testing.T) {
 		g := c.tg.groups(stacks)[i]
 		if got, why := confCheck(c.tg, g.chain, g.stacks[0]); got != c.want {
 			t.Errorf("%q: complete %v (%s), want %v", c.line, got, why, c.want)
+		}
+	}
+	gochain.RuntimePrefix = "runtime."
+	for _, c := range []struct {
+		line string
+		want bool
+	}{
+		{"gochain;runtime.mstart;runtime.mstart0;runtime.mstart1;runtime.sysmon;runtime.usleep;schedule_[k] 1", true},
+		{"gochain;runtime.mcall;runtime.asyncPreempt2.func1;runtime.gopreempt_m_[i];runtime.goschedImpl 1", true},
+		{"gochain;[unwind error: bad unwind rule];runtime.asmcgocall 1", false},
+		{"gochain;runtime.goexit;runtime.main;main.main;main.goMid 1", false},
+		{"gochain;gochain+0x47a740 1", false},
+	} {
+		stacks, _ := confParseFolded(c.line + "\n")
+		if got := gochain.runtimeOnly(stacks[0]); got != c.want {
+			t.Errorf("runtimeOnly(%q) = %v, want %v", c.line, got, c.want)
 		}
 	}
 	// A stack holding neither leaf is in no chain.

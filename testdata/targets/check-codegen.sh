@@ -103,5 +103,64 @@ edge rust std::sys::backtrace::__rust_begin_short_backtrace '*'
 edge rust rust_target::main rust_target::rust_a;  edge rust rust_target::rust_a rust_target::rust_b
 edge rust rust_target::rust_b rust_target::rust_leaf;  leaf rust rust_target::rust_leaf
 
+edge inline main inl_caller;  edge inline inl_caller inl_leaf;  leaf inline inl_leaf
+
+# nosym BINARY NAME: NAME was inlined everywhere: no symbol of its own.
+nosym() {
+	[ -f "$BIN/$1" ] || return
+	if nm "$BIN/$1" 2>/dev/null | awk '{ print $NF }' | grep -qx "$2"; then
+		report FAIL "$1: $2 has a symbol: not inlined"
+	else
+		report ok "$1: $2 inlined (no symbol)"
+	fi
+}
+nosym inline inl_helper;  nosym inline inl_spin
+
+# Go (go tool objdump): calls are CALL (to the function or its ABI0
+# wrapper, as cgo's _Cfunc_ stubs are), frameless leaves have no PUSHQ BP,
+# no SUBQ of SP and no CALL, inlined helpers have no symbol.
+GO=${GO:-go}
+if command -v "$GO" >/dev/null 2>&1; then
+	godis() { # BINARY FUNCTION
+		"$GO" tool objdump -s "^$(printf '%s' "$2" | sed 's/\./\\./g')\$" "$BIN/$1" 2>/dev/null
+	}
+	gocall() { # BINARY CALLER CALLEE
+		[ -f "$BIN/$1" ] || { echo "skip  $1: not built"; return; }
+		if godis "$1" "$2" | grep -Eq "CALL $(printf '%s' "$3" | sed 's/\./\\./g')(\.abi0)?\(SB\)"; then
+			report ok "$1: $2 -> $3: CALL"
+		else
+			report FAIL "$1: $2 -> $3: no CALL"
+		fi
+	}
+	goleaf() { # BINARY FUNCTION
+		[ -f "$BIN/$1" ] || return
+		d=$(godis "$1" "$2")
+		if [ -z "$d" ]; then
+			report FAIL "$1: $2: function not found"
+		elif printf '%s\n' "$d" | grep -Eq 'PUSHQ BP|SUBQ \$[^,]*, SP|ADJSP|CALL '; then
+			report FAIL "$1: $2: not a frameless leaf"
+		else
+			report ok "$1: $2 (leaf): frameless"
+		fi
+	}
+	goinlined() { # BINARY FUNCTION
+		[ -f "$BIN/$1" ] || return
+		if "$GO" tool nm "$BIN/$1" | awk '{ print $NF }' | grep -qx "$2"; then
+			report FAIL "$1: $2 has a symbol: not inlined"
+		else
+			report ok "$1: $2 inlined (no symbol)"
+		fi
+	}
+	gocall gochain main.main main.goMid;  gocall gochain main.goMid main.goLeaf
+	goinlined gochain main.goHelper;  goleaf gochain main.goLeaf
+	gocall gochain main.worker main.workMid;  gocall gochain main.workMid main.workLeaf
+	goleaf gochain main.workLeaf
+	gocall cgo main.goCaller main._Cfunc_c_outer;  gocall cgo main.goCallback main.cbLeaf
+	goleaf cgo main.cbLeaf
+	edge cgo c_outer c_spin;  edge cgo c_outer goCallback;  leaf cgo c_spin
+else
+	echo "skip  Go targets: '$GO' not found"
+fi
+
 if [ $fail = 0 ]; then echo "all chain edges are calls; no frame pointers"; else echo "codegen check FAILED"; fi
 exit $fail
