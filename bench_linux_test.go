@@ -110,6 +110,7 @@ func TestBench(t *testing.T) {
 		{"./aggregate/", "^BenchmarkTop5Min100kStacks$", "top query", "5-minute window, 100k distinct stacks, warm symbols"},
 		{"./aggregate/", "^BenchmarkTree5Min100kStacks$", "call tree query", "5-minute window, 100k distinct stacks"},
 		{"./ui/", "^BenchmarkRenderTop200x60$", "render one frame", "top table 200x60, 5k rows"},
+		{"./ui/", "^BenchmarkFlameLayoutRender200x60$", "flamegraph layout+render", "about 50k nodes at 200x60"},
 	} {
 		for _, r := range goBench(t, gb.pkg, gb.re) {
 			add(gb.figure, r.value, gb.workload+" ("+r.name+")")
