@@ -30,6 +30,10 @@ type symFile struct {
 	syms   *symtab.Symbolizer // ELF symbols, debug files, DWARF; nil if unreadable
 }
 
+// dwarfCachePerFile bounds the decoded DWARF kept per executable: a box
+// runs many of them, and pftop's memory must stay small.
+const dwarfCachePerFile = 8 << 20
+
 func newFrameSymbolizer(mgr *unwinder.Manager, ksyms *symtab.Kallsyms, debugDirs []string) *frameSymbolizer {
 	return &frameSymbolizer{
 		mgr:       mgr,
@@ -122,7 +126,9 @@ func (s *frameSymbolizer) fileLocked(id uint64) *symFile {
 			}
 			// A file without symbols still gets a (finding nothing)
 			// Symbolizer with the error; only unreadable files get nil.
-			sf.syms, _ = symtab.OpenSymbolizer(exe.Reader, symtab.Options{Path: exe.Path, DebugRoots: s.debugDirs})
+			sf.syms, _ = symtab.OpenSymbolizer(exe.Reader, symtab.Options{
+				Path: exe.Path, DebugRoots: s.debugDirs, CacheBytes: dwarfCachePerFile,
+			})
 		}
 	}
 	s.files[id] = sf
