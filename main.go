@@ -32,7 +32,7 @@ type Common struct {
 	Container string        `help:"Only processes in this container (ID or its first 12+ hex digits)."`
 	NoKernel  bool          `help:"Leave kernel frames out."`
 	Stats     bool          `help:"Print the BPF and unwinder counters to stderr at exit."`
-	DebugDir  []string      `name:"debug-dir" help:"Where separate debug files are found (repeatable; default /usr/lib/debug)."`
+	DebugDir  []string      `name:"debug-dir" help:"Also look for separate debug files here (repeatable; /usr/lib/debug always)."`
 	StartWait time.Duration `hidden:"" default:"0s" help:"Wait this long after attaching before counting samples."`
 }
 

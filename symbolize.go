@@ -38,7 +38,8 @@ func newFrameSymbolizer(mgr *unwinder.Manager, ksyms *symtab.Kallsyms, debugDirs
 	return &frameSymbolizer{
 		mgr:       mgr,
 		ksyms:     ksyms,
-		debugDirs: debugDirs,
+		// --debug-dir adds to the system's debug directory.
+		debugDirs: appendDefaultDebugRoot(debugDirs),
 		cache:     map[aggregate.Frame][]aggregate.Location{},
 		files:     map[uint64]*symFile{},
 	}
@@ -133,4 +134,11 @@ func (s *frameSymbolizer) fileLocked(id uint64) *symFile {
 	}
 	s.files[id] = sf
 	return sf
+}
+
+func appendDefaultDebugRoot(dirs []string) []string {
+	if len(dirs) == 0 {
+		return nil // symtab's default
+	}
+	return append(append([]string(nil), dirs...), symtab.DefaultDebugRoot)
 }

@@ -315,11 +315,17 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 	}
 
 	__u64 cfa, ra, bp = st->bp;
+	int may_switch = 0; /* the frame may return to another stack */
 	switch (r.cfa_kind) {
 	case CFA_END:
 		finish(st, STATUS_OK);
 		return STEP_DONE;
 	case CFA_SIGNAL: {
+		/* The trampoline is named at its own address: glibc's FDE
+		 * starts a byte early for the pc-1 lookup, on a padding nop
+		 * no symbol covers. */
+		if (st->return_addr)
+			f->addr += 1;
 		__u64 sp = st->sp;
 		if (read_user_u64(sp + SC_RIP, &st->pc) ||
 		    read_user_u64(sp + SC_RSP, &st->sp) ||
@@ -357,12 +363,16 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 		cfa = bp + 16;
 		r.rbp_kind = RBP_AT_CFA;
 		r.rbp_off = -16;
+		/* Code with unwind tables that marks a range as having none
+		 * (Go's stack-switching functions such as asmcgocall) returns
+		 * through its frame pointer to another stack, below this one. */
+		may_switch = m && m->kind == MAPPING_DELTAS && (bp & 7) == 0;
 		count(C_FP_FRAMES);
 		goto apply;
 	}
 	count(C_DELTA_FRAMES);
 apply:
-	if (cfa <= st->sp) {
+	if (cfa == st->sp || (cfa < st->sp && !may_switch)) {
 		finish(st, m ? STATUS_BAD_RULE : STATUS_NO_MAPPING);
 		return STEP_DONE;
 	}
