@@ -36,8 +36,8 @@ const dwarfCachePerFile = 8 << 20
 
 func newFrameSymbolizer(mgr *unwinder.Manager, ksyms *symtab.Kallsyms, debugDirs []string) *frameSymbolizer {
 	return &frameSymbolizer{
-		mgr:       mgr,
-		ksyms:     ksyms,
+		mgr:   mgr,
+		ksyms: ksyms,
 		// --debug-dir adds to the system's debug directory.
 		debugDirs: appendDefaultDebugRoot(debugDirs),
 		cache:     map[aggregate.Frame][]aggregate.Location{},
