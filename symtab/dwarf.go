@@ -31,6 +31,10 @@ var ErrNoDWARF = errors.New("no DWARF debug info")
 // keeps.
 const DefaultCacheBytes = 64 << 20
 
+// defaultSpillBytes is the size over which a decompressed section goes to
+// a temporary file by default.
+const defaultSpillBytes = 16 << 20
+
 // maxInlineFrames bounds the frames returned for one address.
 const maxInlineFrames = 256
 
@@ -57,13 +61,23 @@ type Lines struct {
 	indexed  bool
 	indexErr error
 	index    segments // address -> unit
-	cache    cuCache
+	skims    lru[int32, *cuSkim]
+	funcs    lru[detailKey, *fnInfo]
+	seqs     lru[detailKey, *lineRows]
+	scratch  []byte // a unit's or function's DIEs while they are decoded
+	spill    *spiller
+}
+
+// detailKey names a function or a line sequence of a unit.
+type detailKey struct {
+	unit, i int32
 }
 
 // NewLines prepares DWARF lookups for the ELF file read through r. It
 // fails with ErrNoDWARF when the file has no .debug_info. The file is
 // indexed on the first Lookup; opts.CacheBytes bounds the decoded units
-// kept.
+// kept, and opts.SpillDir and SpillBytes say where big decompressed
+// sections go. Close releases them.
 func NewLines(r io.ReaderAt, opts Options) (l *Lines, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -84,13 +98,33 @@ func newLines(ef *elf.File, size int64, opts Options) (*Lines, error) {
 	if opts.MaxSectionBytes > 0 {
 		limit = uint64(opts.MaxSectionBytes)
 	}
-	d, err := newDwarfData(ef, limit, size)
+	sp := &spiller{dir: opts.SpillDir, bytes: defaultSpillBytes}
+	switch {
+	case opts.SpillBytes > 0:
+		sp.bytes = uint64(opts.SpillBytes)
+	case opts.SpillBytes < 0:
+		sp = nil
+	}
+	d, err := newDwarfData(ef, limit, size, sp)
 	if err != nil {
 		return nil, fmt.Errorf("dwarf: %w", err)
 	}
-	l := &Lines{d: d}
-	l.cache.init(opts.CacheBytes)
+	l := &Lines{d: d, spill: sp}
+	l.initCaches(opts.CacheBytes)
 	return l, nil
+}
+
+// initCaches splits the cache bound: half for unit skims, which every
+// lookup in a unit needs, and a quarter each for decoded functions and
+// line sequences.
+func (l *Lines) initCaches(maxBytes int64) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultCacheBytes
+	}
+	maxBytes = min(maxBytes, 1<<40)
+	l.skims.init(int(maxBytes / 2))
+	l.funcs.init(int(maxBytes / 4))
+	l.seqs.init(int(maxBytes / 4))
 }
 
 // setAlt adds the supplementary file (dwz's common debug info) that the
@@ -100,7 +134,7 @@ func (l *Lines) setAlt(ef *elf.File, size int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	d := &dwarfData{order: ef.ByteOrder, abbrevs: make(map[uint64]*abbrevTable)}
-	if alt, err := newDwarfData(ef, l.d.info.limit, size); err == nil {
+	if alt, err := newDwarfData(ef, l.d.info.limit, size, l.spill); err == nil {
 		d = alt
 	} else {
 		// A supplementary file may hold only strings.
@@ -109,6 +143,18 @@ func (l *Lines) setAlt(ef *elf.File, size int64) {
 	}
 	d.unitsRead = false
 	l.d.alt = d
+}
+
+// Close releases the temporary files holding decompressed sections.
+// Lookups after Close find only what was decoded before. It is safe to
+// call more than once.
+func (l *Lines) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.spill == nil {
+		return nil
+	}
+	return l.spill.close()
 }
 
 // Index builds the address index now instead of on the first Lookup, and
@@ -129,12 +175,12 @@ func (l *Lines) Units() int {
 	return len(l.d.units)
 }
 
-// CachedBytes returns an estimate of the memory the decoded units in the
-// cache hold.
+// CachedBytes returns an estimate of the memory the caches of decoded
+// DWARF hold.
 func (l *Lines) CachedBytes() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.cache.used
+	return l.skims.used + l.funcs.used + l.seqs.used
 }
 
 func (l *Lines) ensureIndex() {
@@ -208,18 +254,17 @@ func (l *Lines) buildIndex() error {
 // scanUnitRanges returns the ranges of the functions of a unit whose root
 // DIE gives none.
 func (d *dwarfData) scanUnitRanges(u *unit) []pcRange {
-	p := &cuParser{d: d, u: u, c: &cuInfo{}, rangesOnly: true}
-	var err error
-	if p.tab, err = d.abbrevTable(u.abbrevOff); err != nil {
+	tab, err := d.abbrevTable(u.abbrevOff)
+	if err != nil {
 		return nil
 	}
-	if p.data, err = d.info.read(u.off, u.end-u.off); err != nil {
+	data, err := d.info.read(u.off, u.end-u.off)
+	if err != nil {
 		return nil
 	}
-	p.setBudget()
-	p.walk()
-	out := make([]pcRange, len(p.items))
-	for i, it := range p.items {
+	items, _ := d.walkFuncs(u, tab, data, &cuSkim{})
+	out := make([]pcRange, len(items))
+	for i, it := range items {
 		out[i] = it.pcRange
 	}
 	return out
@@ -238,46 +283,97 @@ func (l *Lines) Lookup(addr uint64) []Frame {
 	if ui < 0 {
 		return nil
 	}
-	c := l.unit(ui)
-	n := c.segs.find(addr)
-	file, line, ok := c.lines.find(addr)
-	if n < 0 {
-		if !ok {
+	sk := l.skim(ui)
+	file, line := "", 0
+	if si := sk.lines.seqs.find(addr); si >= 0 {
+		if f, ln, ok := l.seqRows(ui, sk, si).find(addr); ok {
+			file, line = sk.lines.file(f), ln
+		}
+	}
+	fi := sk.funcs.find(addr)
+	if fi < 0 {
+		if file == "" && line == 0 {
 			return nil
 		}
 		return []Frame{{File: file, Line: line}}
 	}
+	fn := l.fn(ui, sk, fi)
+	n := max(fn.segs.find(addr), 0)
 	depth := 0
-	for m := n; m >= 0 && depth < maxInlineFrames; m = c.nodes[m].parent {
+	for m := n; m >= 0 && depth < maxInlineFrames; m = fn.nodes[m].parent {
 		depth++
 	}
 	frames := make([]Frame, 0, depth)
+	cost := 0
 	for range depth {
-		node := &c.nodes[n]
-		frames = append(frames, Frame{Function: c.name(n), File: file, Line: line, Inlined: node.parent >= 0})
-		file, line = c.lines.file(node.callFile), int(node.callLine)
+		node := &fn.nodes[n]
+		name, c := fn.name(l.d, n)
+		cost += c
+		frames = append(frames, Frame{Function: name, File: file, Line: line, Inlined: node.parent >= 0})
+		file, line = sk.lines.file(node.callFile), int(node.callLine)
 		n = node.parent
+	}
+	if cost > 0 {
+		fn.size += cost
+		l.funcs.grow(detailKey{ui, fi}, cost)
 	}
 	return frames
 }
 
-// unit returns decoded unit i, from the cache or decoded now. A unit that
-// fails to decode is cached with what was decoded before the failure.
-func (l *Lines) unit(i int32) *cuInfo {
-	if c := l.cache.get(i); c != nil {
-		return c
+// skim returns the skim of unit i, from the cache or made now.
+func (l *Lines) skim(i int32) *cuSkim {
+	if sk, ok := l.skims.get(i); ok {
+		return sk
 	}
-	var c *cuInfo
+	var sk *cuSkim
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				c = &cuInfo{err: &recoveredPanic{p}}
+				sk = &cuSkim{err: &recoveredPanic{p}}
 			}
 		}()
-		c = l.d.parseCU(&l.d.units[i])
+		sk = l.d.skimUnit(&l.d.units[i], &l.scratch)
 	}()
-	l.cache.put(i, c)
-	return c
+	l.skims.put(i, sk, sk.size)
+	return sk
+}
+
+// fn returns function fi of unit ui, from the cache or decoded now.
+func (l *Lines) fn(ui int32, sk *cuSkim, fi int32) *fnInfo {
+	key := detailKey{ui, fi}
+	if f, ok := l.funcs.get(key); ok {
+		return f
+	}
+	var f *fnInfo
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				f = &fnInfo{nodes: []inlNode{{parent: -1, name: -1}}, err: &recoveredPanic{p}}
+			}
+		}()
+		f = l.d.decodeFunc(&l.d.units[ui], sk.spans[fi], &l.scratch)
+	}()
+	l.funcs.put(key, f, f.size)
+	return f
+}
+
+// seqRows returns line sequence si of unit ui, from the cache or run now.
+func (l *Lines) seqRows(ui int32, sk *cuSkim, si int32) *lineRows {
+	key := detailKey{ui, si}
+	if r, ok := l.seqs.get(key); ok {
+		return r
+	}
+	var r *lineRows
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				r = &lineRows{size: 64}
+			}
+		}()
+		r = l.d.seqRows(&sk.lines, si)
+	}()
+	l.seqs.put(key, r, r.size)
+	return r
 }
 
 // recoveredPanic is the error of a panic recovered while decoding DWARF:
@@ -287,46 +383,74 @@ type recoveredPanic struct{ v any }
 
 func (e *recoveredPanic) Error() string { return fmt.Sprintf("malformed dwarf: panic: %v", e.v) }
 
-// cuCache keeps decoded units up to a bound on their estimated memory,
-// evicting the least recently used. The unit in use is never evicted, so
-// one unit bigger than the bound is still decoded once per use.
-type cuCache struct {
+// lru keeps values up to a bound on their total size, evicting the least
+// recently used. The most recent value is never evicted, so one value
+// bigger than the bound is still kept until the next.
+type lru[K comparable, V any] struct {
 	max  int
 	used int
-	m    map[int32]*list.Element
-	l    list.List // of *cuEntry, most recent first
+	m    map[K]*list.Element
+	l    list.List // of *lruEntry[K, V], most recent first
 }
 
-type cuEntry struct {
-	unit int32
-	c    *cuInfo
+type lruEntry[K comparable, V any] struct {
+	key  K
+	val  V
+	size int
 }
 
-func (cc *cuCache) init(maxBytes int64) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultCacheBytes
-	}
-	cc.max = int(min(maxBytes, 1<<40))
-	cc.m = make(map[int32]*list.Element)
+func (c *lru[K, V]) init(maxBytes int) {
+	c.max = maxBytes
+	c.m = make(map[K]*list.Element)
 }
 
-func (cc *cuCache) get(i int32) *cuInfo {
-	e, ok := cc.m[i]
+func (c *lru[K, V]) get(k K) (V, bool) {
+	e, ok := c.m[k]
 	if !ok {
-		return nil
+		var zero V
+		return zero, false
 	}
-	cc.l.MoveToFront(e)
-	return e.Value.(*cuEntry).c
+	c.l.MoveToFront(e)
+	return e.Value.(*lruEntry[K, V]).val, true
 }
 
-func (cc *cuCache) put(i int32, c *cuInfo) {
-	for cc.used+c.size > cc.max && cc.l.Len() > 0 {
-		e := cc.l.Back()
-		old := e.Value.(*cuEntry)
-		cc.l.Remove(e)
-		delete(cc.m, old.unit)
-		cc.used -= old.c.size
+func (c *lru[K, V]) put(k K, v V, size int) {
+	if e, ok := c.m[k]; ok {
+		c.used -= e.Value.(*lruEntry[K, V]).size
+		c.l.Remove(e)
 	}
-	cc.m[i] = cc.l.PushFront(&cuEntry{unit: i, c: c})
-	cc.used += c.size
+	c.m[k] = c.l.PushFront(&lruEntry[K, V]{key: k, val: v, size: size})
+	c.used += size
+	c.shrink()
 }
+
+// grow adds n bytes to the size of k's value.
+func (c *lru[K, V]) grow(k K, n int) {
+	if e, ok := c.m[k]; ok {
+		e.Value.(*lruEntry[K, V]).size += n
+		c.used += n
+		c.shrink()
+	}
+}
+
+// shrink evicts the least recently used values until the cache is within
+// its bound or holds only the most recent one.
+func (c *lru[K, V]) shrink() {
+	for c.used > c.max && c.l.Len() > 1 {
+		e := c.l.Back()
+		old := e.Value.(*lruEntry[K, V])
+		c.l.Remove(e)
+		delete(c.m, old.key)
+		c.used -= old.size
+	}
+}
+
+// each calls f with every cached value, most recent first.
+func (c *lru[K, V]) each(f func(V)) {
+	for e := c.l.Front(); e != nil; e = e.Next() {
+		f(e.Value.(*lruEntry[K, V]).val)
+	}
+}
+
+// len returns the number of cached values.
+func (c *lru[K, V]) len() int { return c.l.Len() }

@@ -42,7 +42,7 @@ type dwarfData struct {
 // newDwarfData finds the DWARF sections of ef, a file of size bytes (-1
 // when unknown). It fails with ErrNoDWARF when the file has no
 // .debug_info.
-func newDwarfData(ef *elf.File, limit uint64, size int64) (*dwarfData, error) {
+func newDwarfData(ef *elf.File, limit uint64, size int64, spill *spiller) (*dwarfData, error) {
 	d := &dwarfData{order: ef.ByteOrder, abbrevs: make(map[uint64]*abbrevTable)}
 	for _, s := range []struct {
 		p    **dsection
@@ -53,6 +53,7 @@ func newDwarfData(ef *elf.File, limit uint64, size int64) (*dwarfData, error) {
 		{&d.strOffsets, "str_offsets"}, {&d.aranges, "aranges"},
 	} {
 		*s.p = findSection(ef, s.name, limit, size)
+		(*s.p).spill = spill
 	}
 	if !d.info.present() || !d.abbrev.present() {
 		return nil, ErrNoDWARF
@@ -243,22 +244,28 @@ func (d *dwarfData) attrString(u *unit, v attrVal) ([]byte, error) {
 		}
 		return d.alt.str.cstring(v.u)
 	case clsStrx:
-		size := uint64(u.offSize())
-		if v.u > (1<<62)/size {
-			return nil, &FormatError{Off: -1, Msg: fmt.Sprintf("string index %d out of range", v.u)}
-		}
-		data, err := d.strOffsets.read(u.strOffBase+v.u*size, size)
+		off, err := d.strxOffset(u, v.u)
 		if err != nil {
 			return nil, err
-		}
-		b := newDbuf(d.strOffsets.name, 0, data, d.order)
-		off := b.sized(int(size))
-		if b.err != nil {
-			return nil, b.err
 		}
 		return d.str.cstring(off)
 	}
 	return nil, &FormatError{Off: -1, Msg: "string attribute of unexpected form"}
+}
+
+// strxOffset returns the .debug_str offset of string index i of unit u.
+func (d *dwarfData) strxOffset(u *unit, i uint64) (uint64, error) {
+	size := uint64(u.offSize())
+	if i > (1<<62)/size {
+		return 0, &FormatError{Off: -1, Msg: fmt.Sprintf("string index %d out of range", i)}
+	}
+	data, err := d.strOffsets.read(u.strOffBase+i*size, size)
+	if err != nil {
+		return 0, err
+	}
+	b := newDbuf(d.strOffsets.name, 0, data, d.order)
+	off := b.sized(int(size))
+	return off, b.err
 }
 
 // errNoAlt is returned for references into a supplementary file that was

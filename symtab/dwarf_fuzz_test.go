@@ -51,11 +51,16 @@ func checkLines(t *testing.T, l *Lines) {
 	for _, a := range []uint64{0, 1, 0x1000, 1 << 63, ^uint64(0)} {
 		l.Lookup(a)
 	}
-	for e := l.cache.l.Front(); e != nil; e = e.Next() {
-		if c := e.Value.(*cuEntry).c; errors.As(c.err, &rp) {
-			t.Fatal(c.err)
+	l.skims.each(func(sk *cuSkim) {
+		if errors.As(sk.err, &rp) {
+			t.Fatal(sk.err)
 		}
-	}
+	})
+	l.funcs.each(func(f *fnInfo) {
+		if errors.As(f.err, &rp) {
+			t.Fatal(f.err)
+		}
+	})
 	_ = n
 }
 
@@ -72,6 +77,7 @@ func FuzzLines(f *testing.F) {
 		opts := Options{MaxSectionBytes: 16 << 20, CacheBytes: 1 << 20}
 		if l, err := NewLines(bytes.NewReader(data), opts); err == nil {
 			checkLines(t, l)
+			l.Close()
 		}
 		opts.DebugRoots = []string{}
 		s, err := OpenSymbolizer(bytes.NewReader(data), opts)
@@ -108,7 +114,7 @@ func linesFromSections(secs map[string][]byte) *Lines {
 		}
 	}
 	l := &Lines{d: d}
-	l.cache.init(1 << 20)
+	l.initCaches(1 << 20)
 	return l
 }
 
@@ -252,16 +258,19 @@ func testAmplification(t *testing.T, entries int) {
 	if err := l.Index(); err != nil {
 		t.Fatal(err)
 	}
-	l.Lookup(0x2000)
-	c := l.cache.get(0)
-	if c == nil {
-		t.Fatal("unit not decoded")
+	fr := l.Lookup(0x2000)
+	sk, ok := l.skims.get(0)
+	if !ok {
+		t.Fatal("unit not skimmed")
 	}
-	if c.err == nil && entries > 1 {
+	if sk.err == nil && entries > 1 {
 		t.Error("no error for a unit past its bounds")
 	}
-	if limit := 32 << 20; c.size > limit {
-		t.Errorf("decoded unit holds %d bytes, over %d", c.size, limit)
+	if limit := 32 << 20; sk.size > limit {
+		t.Errorf("unit skim holds %d bytes, over %d", sk.size, limit)
 	}
-	t.Logf("%d nodes, %d names, %d bytes, error %v", len(c.nodes), len(c.names), c.size, c.err)
+	if len(fr) != 1 || len(fr[0].Function) != 60000 {
+		t.Errorf("Lookup = %d frames", len(fr))
+	}
+	t.Logf("%d functions, %d bytes, error %v", len(sk.spans), sk.size, sk.err)
 }

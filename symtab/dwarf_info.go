@@ -109,7 +109,7 @@ const (
 	clsAddrx              // u indexes .debug_addr from the unit's addr_base
 	clsRef                // u is a .debug_info offset
 	clsRefAlt             // u is a .debug_info offset in the supplementary (dwz) file
-	clsStr                // s holds the string
+	clsStr                // s holds the string, u its offset in the section
 	clsStrp               // u is a .debug_str offset
 	clsLineStrp           // u is a .debug_line_str offset
 	clsStrx               // u indexes .debug_str_offsets from the unit's base
@@ -308,7 +308,8 @@ func readAttr(b *dbuf, u *unit, form uint32, implicit int64) attrVal {
 			b.skip(b.uleb())
 			return attrVal{cls: clsOther}
 		case formString:
-			return attrVal{cls: clsStr, s: b.cstr()}
+			pos := b.pos()
+			return attrVal{cls: clsStr, u: pos, s: b.cstr()}
 		case formStrp:
 			return attrVal{cls: clsStrp, u: b.offset(u.dwarf64)}
 		case formLineStrp:

@@ -8,8 +8,11 @@ import (
 	"slices"
 )
 
-// The line-number program of one unit (.debug_line, DWARF 2 to 5), run
-// into a sorted table of rows.
+// The line-number program of one unit (.debug_line, DWARF 2 to 5). The
+// first lookup in a unit runs the whole program once to index its
+// sequences: each is a run of rows that starts from a reset state, so it
+// can be run again alone. A lookup then runs only the sequence holding
+// its address, into rows sorted by address.
 
 // Standard and extended line-number opcodes, and DWARF 5 entry content
 // types.
@@ -33,44 +36,58 @@ const (
 // address on.
 const noFile = math.MaxUint32
 
-// lineTable maps addresses to positions: rows sorted by address, each
-// valid up to the next. Sequences are disjoint.
-type lineTable struct {
-	addr  []uint64
-	pos   []linePos
+// lineIndex is a unit's line program: its file names, its header, and
+// where each of its sequences lies.
+type lineIndex struct {
 	files []string // by the unit's file number (0 is the primary file in DWARF 5, unused before)
-	dirs  []string // include directories, while the program runs (DW_LNE_define_file)
-	// pathBytes counts the bytes of names built, against maxPathBytes.
-	pathBytes int
+	hdr   lineHeader
+	seqs  segments  // address -> sequence
+	spans []seqSpan // by sequence
+
+	dirs      []string // include directories, while the program runs (DW_LNE_define_file)
+	pathBytes int      // bytes of names built, against maxPathBytes
+}
+
+// seqSpan is where a sequence's opcodes lie in .debug_line: [off, end).
+type seqSpan struct {
+	off, end uint64
+}
+
+// lineRows is one sequence run into rows sorted by address, each valid up
+// to the next; the last ends the sequence.
+type lineRows struct {
+	addr []uint64
+	pos  []linePos
+	size int
 }
 
 type linePos struct {
 	file, line uint32
 }
 
-// find returns the file and line at addr.
-func (t *lineTable) find(addr uint64) (string, int, bool) {
-	i, _ := slices.BinarySearch(t.addr, addr+1)
+// find returns the file number and line at addr.
+func (r *lineRows) find(addr uint64) (uint32, int, bool) {
+	i, _ := slices.BinarySearch(r.addr, addr+1)
 	if i == 0 {
-		return "", 0, false
+		return 0, 0, false
 	}
-	p := t.pos[i-1]
+	p := r.pos[i-1]
 	if p.file == noFile {
-		return "", 0, false
+		return 0, 0, false
 	}
-	return t.file(p.file), int(p.line), true
+	return p.file, int(p.line), true
 }
 
 // file returns the name of file number i, or "".
-func (t *lineTable) file(i uint32) string {
+func (t *lineIndex) file(i uint32) string {
 	if uint64(i) < uint64(len(t.files)) {
 		return t.files[i]
 	}
 	return ""
 }
 
-func (t *lineTable) memBytes() int {
-	n := cap(t.addr)*8 + cap(t.pos)*8 + cap(t.files)*16
+func (t *lineIndex) memBytes() int {
+	n := cap(t.files)*16 + t.seqs.memBytes() + cap(t.spans)*16 + len(t.hdr.stdLengths)
 	for _, f := range t.files {
 		n += len(f)
 	}
@@ -86,12 +103,13 @@ type lineHeader struct {
 	lineBase    int8
 	lineRange   uint8
 	opcodeBase  uint8
-	stdLengths  []uint8
+	stdLengths  []uint8 // a copy, not the section's bytes
 }
 
-// parseLines reads and runs the line program of unit u.
-func (d *dwarfData) parseLines(u *unit) (lineTable, error) {
-	var t lineTable
+// indexLines reads unit u's line program header and runs the program to
+// find its sequences.
+func (d *dwarfData) indexLines(u *unit) (lineIndex, error) {
+	var t lineIndex
 	if !u.hasLine {
 		return t, nil
 	}
@@ -113,11 +131,12 @@ func (d *dwarfData) parseLines(u *unit) (lineTable, error) {
 		return t, err
 	}
 	b = newDbuf(d.line.name, u.lineOff, data, d.order)
-	h, _ := d.lineHeader(&b, u, &t)
+	t.hdr, _ = d.lineHeader(&b, u, &t)
 	if b.err != nil {
 		return t, b.err
 	}
-	d.runLineProgram(&b, &h, &t)
+	t.hdr.stdLengths = slices.Clone(t.hdr.stdLengths)
+	t.indexSequences(&b)
 	t.dirs = nil
 	return t, b.err
 }
@@ -125,7 +144,7 @@ func (d *dwarfData) parseLines(u *unit) (lineTable, error) {
 // lineHeader decodes the header at the start of b, filling t.files, and
 // leaves b at the start of the program. The returned unit describes the
 // program's own format (64-bit or not, address size) for decoding forms.
-func (d *dwarfData) lineHeader(b *dbuf, u *unit, t *lineTable) (lineHeader, unit) {
+func (d *dwarfData) lineHeader(b *dbuf, u *unit, t *lineIndex) (lineHeader, unit) {
 	var h lineHeader
 	lu := *u
 	_, lu.dwarf64 = b.unitLength()
@@ -180,7 +199,7 @@ func (d *dwarfData) lineHeader(b *dbuf, u *unit, t *lineTable) (lineHeader, unit
 // fileTableV4 decodes the include_directories and file_names of a DWARF
 // 2-4 header. Directory 0 is the compilation directory; file numbers
 // start at 1.
-func fileTableV4(b *dbuf, compDir string, t *lineTable) {
+func fileTableV4(b *dbuf, compDir string, t *lineIndex) {
 	dirs := []string{compDir}
 	for b.err == nil && len(dirs) < maxFileEntries {
 		s := b.cstr()
@@ -206,7 +225,7 @@ func fileTableV4(b *dbuf, compDir string, t *lineTable) {
 
 // fileTableV5 decodes the directory and file name tables of a DWARF 5
 // header, whose entries are described by format lists.
-func (d *dwarfData) fileTableV5(b *dbuf, lu *unit, t *lineTable) {
+func (d *dwarfData) fileTableV5(b *dbuf, lu *unit, t *lineIndex) {
 	var dirs []string
 	readTable := func(isFile bool) {
 		nfmt := int(b.u8())
@@ -262,7 +281,7 @@ const maxPathBytes = 16 << 20
 
 // affords charges n bytes of names to t, reporting false once over the
 // bound.
-func (t *lineTable) affords(n int) bool {
+func (t *lineIndex) affords(n int) bool {
 	if t.pathBytes+n > maxPathBytes {
 		return false
 	}
@@ -271,7 +290,7 @@ func (t *lineTable) affords(n int) bool {
 }
 
 // joinDir makes an include directory absolute against base.
-func (t *lineTable) joinDir(base string, dir []byte) string {
+func (t *lineIndex) joinDir(base string, dir []byte) string {
 	if !t.affords(len(base) + len(dir) + 1) {
 		return ""
 	}
@@ -282,7 +301,7 @@ func (t *lineTable) joinDir(base string, dir []byte) string {
 }
 
 // joinFile names file name in directory number dir.
-func (t *lineTable) joinFile(dirs []string, dir uint64, name []byte) string {
+func (t *lineIndex) joinFile(dirs []string, dir uint64, name []byte) string {
 	d := ""
 	if dir < uint64(len(dirs)) {
 		d = dirs[dir]
@@ -296,107 +315,91 @@ func (t *lineTable) joinFile(dirs []string, dir uint64, name []byte) string {
 	return path.Join(d, string(name))
 }
 
-// lineRow is a row of the line table being built.
+// maxSeqRows bounds the rows kept of one sequence.
+const maxSeqRows = 1 << 24
+
+// lineRow is a row of a sequence being run.
 type lineRow struct {
 	addr uint64
 	pos  linePos
 }
 
-// runLineProgram runs the program in b and fills t's rows.
-func (d *dwarfData) runLineProgram(b *dbuf, h *lineHeader, t *lineTable) {
-	var seqs [][]lineRow
-	var seq []lineRow
-	var addr uint64
-	var opIndex uint64
-	file, line := uint64(1), int64(1)
-	reset := func() {
-		addr, opIndex, file, line = 0, 0, 1, 1
+// lineState is the line-number state machine.
+type lineState struct {
+	h          *lineHeader
+	addr       uint64
+	opIndex    uint64
+	file, line int64
+}
+
+func (s *lineState) reset() {
+	s.addr, s.opIndex, s.file, s.line = 0, 0, 1, 1
+}
+
+func (s *lineState) advance(opAdvance uint64) {
+	h := s.h
+	if h.maxOps == 1 {
+		s.addr += uint64(h.minInst) * opAdvance
+		return
 	}
-	emit := func(end bool) {
-		p := linePos{file: uint32(min(file, noFile-1)), line: uint32(min(max(line, 0), math.MaxUint32))}
-		if end {
-			p.file = noFile
-		}
-		if n := len(seq); n > 0 {
-			last := &seq[n-1]
-			switch {
-			case addr < last.addr:
-				// Addresses must not decrease within a sequence; end it.
-				seqs, seq = append(seqs, append(seq, lineRow{last.addr, linePos{file: noFile}})), nil
-			case addr == last.addr:
-				// The last row at an address wins.
-				last.pos = p
-				if n > 1 && seq[n-2].pos == p {
-					seq = seq[:n-1]
-				}
-				return
-			case last.pos == p:
-				return
-			}
-		}
-		seq = append(seq, lineRow{addr, p})
-	}
-	advance := func(opAdvance uint64) {
-		if h.maxOps == 1 {
-			addr += uint64(h.minInst) * opAdvance
-			return
-		}
-		ops := opIndex + opAdvance
-		addr += uint64(h.minInst) * (ops / uint64(h.maxOps))
-		opIndex = ops % uint64(h.maxOps)
-	}
+	ops := s.opIndex + opAdvance
+	s.addr += uint64(h.minInst) * (ops / uint64(h.maxOps))
+	s.opIndex = ops % uint64(h.maxOps)
+}
+
+// runSequence runs opcodes from b until the end of a sequence or of the
+// data, calling row for each row (end set for the one ending the
+// sequence). It returns whether the sequence ended. When t is not nil,
+// DW_LNE_define_file adds to its files.
+func runSequence(b *dbuf, h *lineHeader, t *lineIndex, row func(addr uint64, file, line int64, end bool)) bool {
+	s := lineState{h: h}
+	s.reset()
 	for b.err == nil && b.left() > 0 {
 		op := b.u8()
 		switch {
 		case op >= h.opcodeBase:
 			adj := uint64(op - h.opcodeBase)
-			advance(adj / uint64(h.lineRange))
-			line += int64(h.lineBase) + int64(adj%uint64(h.lineRange))
-			emit(false)
+			s.advance(adj / uint64(h.lineRange))
+			s.line += int64(h.lineBase) + int64(adj%uint64(h.lineRange))
+			row(s.addr, s.file, s.line, false)
 		case op == 0:
 			n := b.uleb()
 			if n == 0 || n > uint64(b.left()) {
 				b.fail("bad extended opcode length")
-				break
+				return false
 			}
 			start := b.off
 			switch sub := b.u8(); sub {
 			case lneEndSequence:
-				emit(true)
-				if len(seq) > 1 {
-					seqs = append(seqs, seq)
-				}
-				seq = nil
-				reset()
+				row(s.addr, s.file, s.line, true)
+				b.off = start + int(n)
+				return true
 			case lneSetAddress:
 				switch n - 1 {
 				case 1, 2, 4, 8:
-					addr, opIndex = b.sized(int(n-1)), 0
+					s.addr, s.opIndex = b.sized(int(n-1)), 0
 				}
 			case lneDefineFile:
 				name := b.cstr()
 				dir := b.uleb()
-				if len(t.files) < maxFileEntries {
+				if t != nil && len(t.files) < maxFileEntries {
 					t.files = append(t.files, t.joinFile(t.dirs, dir, name))
 				}
 			}
 			b.off = start + int(n)
-			if b.off > len(b.data) {
-				b.failEOF("extended opcode runs past the program")
-			}
 		case op == lnsCopy:
-			emit(false)
+			row(s.addr, s.file, s.line, false)
 		case op == lnsAdvancePC:
-			advance(b.uleb())
+			s.advance(b.uleb())
 		case op == lnsAdvanceLine:
-			line += b.sleb()
+			s.line += b.sleb()
 		case op == lnsSetFile:
-			file = b.uleb()
+			s.file = int64(min(b.uleb(), math.MaxInt64))
 		case op == lnsConstAddPC:
-			advance(uint64(255-h.opcodeBase) / uint64(h.lineRange))
+			s.advance(uint64(255-h.opcodeBase) / uint64(h.lineRange))
 		case op == lnsFixedAdvancePC:
-			addr += uint64(b.u16())
-			opIndex = 0
+			s.addr += uint64(b.u16())
+			s.opIndex = 0
 		default:
 			// Skip the operands of other standard opcodes by count.
 			if int(op)-1 < len(h.stdLengths) {
@@ -406,33 +409,100 @@ func (d *dwarfData) runLineProgram(b *dbuf, h *lineHeader, t *lineTable) {
 			}
 		}
 	}
+	return false
+}
+
+// indexSequences runs the program in b and records its sequences. It
+// drops sequences at address 0 (code of discarded sections), sequences
+// whose addresses decrease, and any that overlap one that starts
+// earlier.
+func (t *lineIndex) indexSequences(b *dbuf) {
+	type seq struct {
+		span     seqSpan
+		lo, hi   uint64
+		rows     int
+		disorder bool
+	}
+	var seqs []seq
+	for b.err == nil && b.left() > 0 {
+		sq := seq{span: seqSpan{off: b.pos()}}
+		first, last := true, uint64(0)
+		ended := runSequence(b, &t.hdr, t, func(addr uint64, _, _ int64, end bool) {
+			if first {
+				sq.lo, first = addr, false
+			}
+			if addr < last {
+				sq.disorder = true
+			}
+			last = addr
+			sq.rows++
+		})
+		if !ended {
+			break
+		}
+		sq.span.end, sq.hi = b.pos(), last
+		if sq.rows > 1 && sq.lo != 0 && sq.lo < sq.hi && !sq.disorder {
+			seqs = append(seqs, sq)
+		}
+	}
 	if b.err != nil && len(seqs) > 0 {
 		// Keep the complete sequences of a program cut short.
 		b.err, b.eof = nil, false
 	}
-	buildLineRows(seqs, t)
-}
-
-// buildLineRows sorts the sequences and joins them into t's rows. It drops
-// sequences at address 0 (code of discarded sections) and any that
-// overlap one that starts earlier.
-func buildLineRows(seqs [][]lineRow, t *lineTable) {
-	seqs = slices.DeleteFunc(seqs, func(s []lineRow) bool { return s[0].addr == 0 })
-	slices.SortFunc(seqs, func(x, y []lineRow) int { return cmp.Compare(x[0].addr, y[0].addr) })
-	n := 0
-	for _, s := range seqs {
-		n += len(s)
-	}
-	t.addr, t.pos = make([]uint64, 0, n), make([]linePos, 0, n)
+	slices.SortFunc(seqs, func(x, y seq) int { return cmp.Compare(x.lo, y.lo) })
+	items := make([]rangeItem, 0, len(seqs))
 	var end uint64
-	for _, s := range seqs {
-		if s[0].addr < end {
+	for _, sq := range seqs {
+		if sq.lo < end {
 			continue
 		}
-		for _, r := range s {
-			t.addr = append(t.addr, r.addr)
-			t.pos = append(t.pos, r.pos)
-		}
-		end = s[len(s)-1].addr
+		items = append(items, rangeItem{pcRange: pcRange{sq.lo, sq.hi}, id: int32(len(t.spans))})
+		t.spans = append(t.spans, sq.span)
+		end = sq.hi
 	}
+	t.spans = slices.Clip(t.spans)
+	t.seqs = buildSegments(items)
+}
+
+// seqRows runs sequence i of unit u's line program into rows: the last
+// row at an address wins, and rows that repeat the position before them
+// are dropped.
+func (d *dwarfData) seqRows(t *lineIndex, i int32) *lineRows {
+	r := &lineRows{}
+	span := t.spans[i]
+	data, err := d.line.read(span.off, span.end-span.off)
+	if err != nil {
+		r.size = 64
+		return r
+	}
+	b := newDbuf(d.line.name, span.off, data, d.order)
+	var rows []lineRow
+	runSequence(&b, &t.hdr, nil, func(addr uint64, file, line int64, end bool) {
+		p := linePos{file: uint32(min(max(file, 0), noFile-1)), line: uint32(min(max(line, 0), math.MaxUint32))}
+		if end {
+			p.file = noFile
+		}
+		if n := len(rows); n > 0 {
+			last := &rows[n-1]
+			switch {
+			case addr == last.addr:
+				last.pos = p
+				if n > 1 && rows[n-2].pos == p {
+					rows = rows[:n-1]
+				}
+				return
+			case last.pos == p:
+				return
+			}
+		}
+		if len(rows) < maxSeqRows {
+			rows = append(rows, lineRow{addr, p})
+		}
+	})
+	r.addr, r.pos = make([]uint64, len(rows)), make([]linePos, len(rows))
+	for j, row := range rows {
+		r.addr[j], r.pos[j] = row.addr, row.pos
+	}
+	r.size = 64 + len(rows)*16
+	return r
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 )
@@ -48,8 +49,12 @@ type dsection struct {
 	loaded bool
 	data   []byte // the whole section, once loaded
 	err    error  // why loading failed
-	direct bool   // read on demand through sec.ReaderAt
+	direct bool   // read on demand through ra
+	ra     io.ReaderAt
 	size   uint64 // bytes readable, once loaded or known to be direct
+	// spill, when set, holds decompressed sections bigger than
+	// spill.bytes in unlinked temporary files instead of in memory.
+	spill *spiller
 	blocks [blockSlots]cacheBlock
 }
 
@@ -106,7 +111,7 @@ func (s *dsection) load() error {
 		fileSize = min(fileSize, uint64(s.fileMax))
 	}
 	if !compressed && fileSize > wholeSectionBytes && sec.ReaderAt != nil {
-		s.direct, s.size = true, fileSize
+		s.direct, s.ra, s.size = true, sec.ReaderAt, fileSize
 		return nil
 	}
 	rd := sec.Open()
@@ -115,6 +120,13 @@ func (s *dsection) load() error {
 	if want > s.limit {
 		s.err = &FormatError{Off: int64(sec.Offset), Msg: fmt.Sprintf("%s: %d bytes, over the %d-byte limit", s.name, want, s.limit)}
 		return s.err
+	}
+	if compressed && s.spill != nil && want > s.spill.bytes {
+		if f, n, err := s.spill.write(io.LimitReader(rd, int64(want))); err == nil {
+			s.direct, s.ra, s.size, s.fileMax = true, f, uint64(n), n
+			return nil
+		}
+		rd = sec.Open() // no temporary file: start over, in memory
 	}
 	// Reserve what the section will decompress to, but no more than its
 	// compressed bytes can expand to (zlib's bound), nor 64 MiB when the
@@ -193,6 +205,26 @@ func (s *dsection) readGrowing(off, n uint64) ([]byte, error) {
 	return buf, nil
 }
 
+// readInto is read, using *buf as the destination when the bytes must be
+// copied out of the file. The result may alias *buf, which stays valid
+// until the next readInto with the same buf.
+func (s *dsection) readInto(buf *[]byte, off, n uint64) ([]byte, error) {
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	if !s.direct || n <= blockBytes || s.fileMax < 0 || off > s.size || n > s.size-off {
+		return s.read(off, n)
+	}
+	if uint64(cap(*buf)) < n {
+		*buf = make([]byte, n)
+	}
+	b := (*buf)[:n]
+	if err := s.readAt(b, off); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
 // readUpTo returns up to n bytes at off, fewer at the end of the section.
 func (s *dsection) readUpTo(off, n uint64) ([]byte, error) {
 	if err := s.load(); err != nil {
@@ -220,7 +252,7 @@ func (s *dsection) block(i uint64) ([]byte, error) {
 }
 
 func (s *dsection) readAt(buf []byte, off uint64) error {
-	n, err := s.sec.ReadAt(buf, int64(off))
+	n, err := s.ra.ReadAt(buf, int64(off))
 	if n == len(buf) {
 		return nil
 	}
@@ -267,6 +299,39 @@ func (s *dsection) cstring(off uint64) ([]byte, error) {
 		n += uint64(len(chunk))
 	}
 	return nil, &FormatError{Off: -1, Msg: fmt.Sprintf("%s: unterminated string at %#x", s.name, off)}
+}
+
+// spiller writes decompressed sections to unlinked temporary files.
+type spiller struct {
+	dir   string // "" for os.TempDir()
+	bytes uint64 // sections bigger than this are spilled
+	files []*os.File
+}
+
+// write copies r to a new unlinked temporary file.
+func (sp *spiller) write(r io.Reader) (*os.File, int64, error) {
+	f, err := os.CreateTemp(sp.dir, "pftop-debug-*")
+	if err != nil {
+		return nil, 0, err
+	}
+	os.Remove(f.Name()) // the data lives until the file is closed
+	n, err := io.Copy(f, r)
+	if err != nil && !errors.Is(err, io.EOF) {
+		f.Close()
+		return nil, 0, err
+	}
+	sp.files = append(sp.files, f)
+	return f, n, nil
+}
+
+// close closes the temporary files, which frees their space.
+func (sp *spiller) close() error {
+	var errs []error
+	for _, f := range sp.files {
+		errs = append(errs, f.Close())
+	}
+	sp.files = nil
+	return errors.Join(errs...)
 }
 
 // memBytes returns the memory the section holds.

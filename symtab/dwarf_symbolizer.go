@@ -24,8 +24,16 @@ type Options struct {
 	// lookups; 0 means DefaultCacheBytes.
 	CacheBytes int64
 	// MaxSectionBytes bounds the size of one decompressed debug section;
-	// 0 means 1 GiB. A compressed .debug_info is held in memory whole.
+	// 0 means 1 GiB.
 	MaxSectionBytes int64
+	// A compressed debug section (SHF_COMPRESSED or .zdebug) is
+	// decompressed whole on its first use. One bigger than SpillBytes
+	// (0 means 16 MiB; negative, never) goes to an unlinked temporary
+	// file in SpillDir ("" means os.TempDir()) and is read from there;
+	// smaller ones, or all when no temporary file can be made, are held
+	// in memory.
+	SpillDir   string
+	SpillBytes int64
 	// NoDebugFiles disables the search for separate debug files and
 	// MiniDebugInfo.
 	NoDebugFiles bool
@@ -115,6 +123,9 @@ func (s *Symbolizer) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	var errs []error
+	if s.lines != nil {
+		errs = append(errs, s.lines.Close())
+	}
 	for _, f := range []**os.File{&s.debug, &s.alt} {
 		if *f != nil {
 			errs = append(errs, (*f).Close())

@@ -722,10 +722,15 @@ func TestLinesCacheBound(t *testing.T) {
 		if !slices.Equal(w, g) {
 			t.Fatalf("%#x: %s with a small cache, %s with a big one", a, framesString(g), framesString(w))
 		}
-		if used := small.Lines().CachedBytes(); used > bound {
-			// Only one unit bigger than the bound may exceed it.
-			if n := small.Lines().cache.l.Len(); n > 1 {
-				t.Fatalf("cache holds %d bytes in %d units, over its %d-byte bound", used, n, bound)
+		l := small.Lines()
+		for _, c := range []struct{ used, max, n int }{
+			{l.skims.used, l.skims.max, l.skims.len()},
+			{l.funcs.used, l.funcs.max, l.funcs.len()},
+			{l.seqs.used, l.seqs.max, l.seqs.len()},
+		} {
+			// Only one value bigger than the bound may exceed it.
+			if c.used > c.max && c.n > 1 {
+				t.Fatalf("cache holds %d bytes in %d values, over its %d-byte bound", c.used, c.n, c.max)
 			}
 		}
 	}
@@ -825,4 +830,35 @@ func TestDWZSupplementaryFile(t *testing.T) {
 			t.Errorf("deepest chain has %d frames, want 3", deepest)
 		}
 	})
+}
+
+func TestSpillCompressedSections(t *testing.T) {
+	for _, file := range []string{"inline-gz", "inline-zdebug", "inline-zstd"} {
+		t.Run(file, func(t *testing.T) {
+			path := filepath.Join(dwarfDir, file)
+			dir := t.TempDir()
+			s := openSym(t, path, Options{NoDebugFiles: true, SpillDir: dir, SpillBytes: 1})
+			wantChains(t, s, path)
+			d := s.Lines().d
+			if !d.info.direct || d.info.spill == nil || len(d.info.spill.files) == 0 {
+				t.Fatal(".debug_info not spilled to a file")
+			}
+			if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
+				t.Fatalf("spill directory holds %d files (%v): want them unlinked", len(ents), err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if len(d.info.spill.files) != 0 {
+				t.Fatal("spill files not closed")
+			}
+		})
+	}
+	// Where no temporary file can be made, sections stay in memory.
+	path := filepath.Join(dwarfDir, "inline-gz")
+	s := openSym(t, path, Options{NoDebugFiles: true, SpillDir: filepath.Join(t.TempDir(), "missing"), SpillBytes: 1})
+	wantChains(t, s, path)
+	if s.Lines().d.info.direct {
+		t.Fatal(".debug_info read from a file that cannot exist")
+	}
 }
