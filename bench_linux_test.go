@@ -119,6 +119,9 @@ func TestBench(t *testing.T) {
 		{"./aggregate/", "^BenchmarkTree5Min100kStacks$", "call tree query", "5-minute window, 100k distinct stacks"},
 		{"./ui/", "^BenchmarkRenderTop200x60$", "render one frame", "top table 200x60, 5k rows"},
 		{"./ui/", "^BenchmarkFlameLayoutRender200x60$", "flamegraph layout+render", "about 50k nodes at 200x60"},
+		{"./symtab/", "^BenchmarkSymbolizeLibc$", "symbolize libc", "100k distinct addresses, libc with libc6-dbg's DWARF, cold and warm"},
+		{"./symtab/", "^BenchmarkSymbolizeBig$", "symbolize big binary", "100k distinct addresses of a large binary with DWARF (node here), cold and warm"},
+		{"./symtab/", "^BenchmarkGoLookup(Cold|Warm)$", "symbolize Go", "addresses of /usr/local/go/bin/go from .gopclntab"},
 	} {
 		for _, r := range goBench(t, gb.pkg, gb.re) {
 			add(gb.figure, r.value, gb.workload+" ("+r.name+")")
