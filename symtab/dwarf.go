@@ -62,15 +62,15 @@ type Lines struct {
 	indexErr error
 	index    segments // address -> unit
 	skims    lru[int32, *cuSkim]
-	funcs    lru[detailKey, *fnInfo]
-	seqs     lru[detailKey, *lineRows]
-	scratch  []byte // a unit's or function's DIEs while they are decoded
+	details  lru[detailKey, any] // *fnInfo or *lineRows
+	scratch  []byte              // a unit's or function's DIEs while they are decoded
 	spill    *spiller
 }
 
 // detailKey names a function or a line sequence of a unit.
 type detailKey struct {
 	unit, i int32
+	seq     bool
 }
 
 // NewLines prepares DWARF lookups for the ELF file read through r. It
@@ -114,17 +114,16 @@ func newLines(ef *elf.File, size int64, opts Options) (*Lines, error) {
 	return l, nil
 }
 
-// initCaches splits the cache bound: half for unit skims, which every
-// lookup in a unit needs, and a quarter each for decoded functions and
-// line sequences.
+// initCaches splits the cache bound: a fifth for unit skims, which are
+// small and which every lookup in a unit needs, the rest for decoded
+// functions and line sequences.
 func (l *Lines) initCaches(maxBytes int64) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultCacheBytes
 	}
 	maxBytes = min(maxBytes, 1<<40)
-	l.skims.init(int(maxBytes / 2))
-	l.funcs.init(int(maxBytes / 4))
-	l.seqs.init(int(maxBytes / 4))
+	l.skims.init(int(maxBytes / 5))
+	l.details.init(int(maxBytes - maxBytes/5))
 }
 
 // setAlt adds the supplementary file (dwz's common debug info) that the
@@ -180,7 +179,7 @@ func (l *Lines) Units() int {
 func (l *Lines) CachedBytes() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.skims.used + l.funcs.used + l.seqs.used
+	return l.skims.used + l.details.used
 }
 
 func (l *Lines) ensureIndex() {
@@ -315,7 +314,7 @@ func (l *Lines) Lookup(addr uint64) []Frame {
 	}
 	if cost > 0 {
 		fn.size += cost
-		l.funcs.grow(detailKey{ui, fi}, cost)
+		l.details.grow(detailKey{unit: ui, i: fi}, cost)
 	}
 	return frames
 }
@@ -340,9 +339,9 @@ func (l *Lines) skim(i int32) *cuSkim {
 
 // fn returns function fi of unit ui, from the cache or decoded now.
 func (l *Lines) fn(ui int32, sk *cuSkim, fi int32) *fnInfo {
-	key := detailKey{ui, fi}
-	if f, ok := l.funcs.get(key); ok {
-		return f
+	key := detailKey{unit: ui, i: fi}
+	if f, ok := l.details.get(key); ok {
+		return f.(*fnInfo)
 	}
 	var f *fnInfo
 	func() {
@@ -353,15 +352,15 @@ func (l *Lines) fn(ui int32, sk *cuSkim, fi int32) *fnInfo {
 		}()
 		f = l.d.decodeFunc(&l.d.units[ui], sk.spans[fi], &l.scratch)
 	}()
-	l.funcs.put(key, f, f.size)
+	l.details.put(key, f, f.size)
 	return f
 }
 
 // seqRows returns line sequence si of unit ui, from the cache or run now.
 func (l *Lines) seqRows(ui int32, sk *cuSkim, si int32) *lineRows {
-	key := detailKey{ui, si}
-	if r, ok := l.seqs.get(key); ok {
-		return r
+	key := detailKey{unit: ui, i: si, seq: true}
+	if r, ok := l.details.get(key); ok {
+		return r.(*lineRows)
 	}
 	var r *lineRows
 	func() {
@@ -372,7 +371,7 @@ func (l *Lines) seqRows(ui int32, sk *cuSkim, si int32) *lineRows {
 		}()
 		r = l.d.seqRows(&sk.lines, si)
 	}()
-	l.seqs.put(key, r, r.size)
+	l.details.put(key, r, r.size)
 	return r
 }
 

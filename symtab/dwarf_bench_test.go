@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -59,6 +60,10 @@ func BenchmarkSymbolizeBig(b *testing.B) {
 func benchSymbolize(b *testing.B, path, symPath string) {
 	addrs := benchAddresses(b, symPath)
 	opts := Options{Path: path}
+	// PFTOP_BENCH_CACHE_MB sets Options.CacheBytes.
+	if mb, err := strconv.Atoi(os.Getenv("PFTOP_BENCH_CACHE_MB")); err == nil {
+		opts.CacheBytes = int64(mb) << 20
+	}
 	b.Run("cold", func(b *testing.B) {
 		var first time.Duration
 		var retained, peak uint64

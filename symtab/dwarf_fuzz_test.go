@@ -56,8 +56,8 @@ func checkLines(t *testing.T, l *Lines) {
 			t.Fatal(sk.err)
 		}
 	})
-	l.funcs.each(func(f *fnInfo) {
-		if errors.As(f.err, &rp) {
+	l.details.each(func(v any) {
+		if f, ok := v.(*fnInfo); ok && errors.As(f.err, &rp) {
 			t.Fatal(f.err)
 		}
 	})

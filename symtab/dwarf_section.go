@@ -54,7 +54,7 @@ type dsection struct {
 	size   uint64 // bytes readable, once loaded or known to be direct
 	// spill, when set, holds decompressed sections bigger than
 	// spill.bytes in unlinked temporary files instead of in memory.
-	spill *spiller
+	spill  *spiller
 	blocks [blockSlots]cacheBlock
 }
 

@@ -20,8 +20,9 @@ type Options struct {
 	// <root>/.build-id/xx/yyyy.debug and <root>/<directory of Path>/<link>.
 	// nil means {DefaultDebugRoot}; an empty slice searches none.
 	DebugRoots []string
-	// CacheBytes bounds the memory of the decoded DWARF units kept for
-	// lookups; 0 means DefaultCacheBytes.
+	// CacheBytes bounds the memory of a Symbolizer's caches: lookup
+	// results (a quarter) and decoded DWARF; 0 means DefaultCacheBytes.
+	// For Lines alone it bounds the decoded DWARF.
 	CacheBytes int64
 	// MaxSectionBytes bounds the size of one decompressed debug section;
 	// 0 means 1 GiB.
@@ -50,6 +51,9 @@ type Symbolizer struct {
 	buildID   string
 	debugPath string
 
+	mu      sync.Mutex
+	results lru[uint64, []Frame] // by address
+
 	closeMu sync.Mutex
 	debug   *os.File // the debug file, owned; nil once closed
 	alt     *os.File // the supplementary (dwz) file, owned; nil once closed
@@ -76,6 +80,13 @@ func OpenSymbolizer(r io.ReaderAt, opts Options) (s *Symbolizer, err error) {
 		return nil, fmt.Errorf("parse elf: %w", err)
 	}
 	s = &Symbolizer{buildID: findBuildID(ef)}
+	cacheBytes := opts.CacheBytes
+	if cacheBytes <= 0 {
+		cacheBytes = DefaultCacheBytes
+	}
+	cacheBytes = min(cacheBytes, 1<<40)
+	s.results.init(int(cacheBytes / 4))
+	opts.CacheBytes = cacheBytes - cacheBytes/4
 	if f, err := NewFile(r); f != nil && err == nil {
 		s.syms = append(s.syms, f)
 	}
@@ -165,8 +176,28 @@ func (s *Symbolizer) Symbol(addr uint64) (Symbol, bool) {
 // from the symbol tables. It returns nil when nothing names addr. The
 // outermost frame's Function is the DWARF name, or the symbol's name when
 // the DWARF has none; an inlined frame's Function is "" when the DWARF
-// does not name it.
+// does not name it. Results are cached; the returned slice is shared and
+// must not be modified.
 func (s *Symbolizer) Lookup(addr uint64) []Frame {
+	s.mu.Lock()
+	fr, ok := s.results.get(addr)
+	s.mu.Unlock()
+	if ok {
+		return fr
+	}
+	fr = s.lookup(addr)
+	size := 96
+	for _, f := range fr {
+		size += 56 + len(f.Function)
+	}
+	s.mu.Lock()
+	s.results.put(addr, fr, size)
+	s.mu.Unlock()
+	return fr
+}
+
+// lookup finds the frames at addr.
+func (s *Symbolizer) lookup(addr uint64) []Frame {
 	var frames []Frame
 	if s.lines != nil {
 		frames = s.lines.Lookup(addr)

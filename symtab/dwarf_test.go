@@ -725,8 +725,7 @@ func TestLinesCacheBound(t *testing.T) {
 		l := small.Lines()
 		for _, c := range []struct{ used, max, n int }{
 			{l.skims.used, l.skims.max, l.skims.len()},
-			{l.funcs.used, l.funcs.max, l.funcs.len()},
-			{l.seqs.used, l.seqs.max, l.seqs.len()},
+			{l.details.used, l.details.max, l.details.len()},
 		} {
 			// Only one value bigger than the bound may exceed it.
 			if c.used > c.max && c.n > 1 {
