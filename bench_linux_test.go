@@ -419,7 +419,11 @@ func goBench(t *testing.T, pkg, re string) []benchRow {
 			}
 			switch unit := f[i+1]; unit {
 			case "ns/op":
-				parts = append([]string{time.Duration(v).Round(time.Microsecond).String() + "/op"}, parts...)
+				d := time.Duration(v)
+				if d >= time.Microsecond {
+					d = d.Round(time.Microsecond)
+				}
+				parts = append([]string{d.String() + "/op"}, parts...)
 			case "B/op", "allocs/op":
 			default:
 				parts = append(parts, strconv.FormatFloat(v, 'g', 4, 64)+" "+unit)
