@@ -32,7 +32,7 @@ type (
 
 // Limits compiled into the programs.
 const (
-	MaxUserFrames   = len(pftopTrace{}.Ustack)
+	MaxUserFrames   = 384 // MAX_USTACK; Ustack also has room for the packed kernel stack
 	MaxKernelFrames = len(pftopTrace{}.Kstack)
 	DeltaPageBits   = 16
 	DeltaChunkSize  = 2 // deltas per element, as DELTA_CHUNK in types.h

@@ -171,7 +171,14 @@ static __always_inline int send_trace(struct unwind_state *st)
 	__u32 n = t->ustack_len;
 	if (n > MAX_USTACK)
 		n = MAX_USTACK;
-	__u64 size = __builtin_offsetof(struct trace, ustack) + (__u64)n * sizeof(struct frame);
+	__u32 kn = t->kstack_len;
+	if (kn > MAX_KSTACK)
+		kn = MAX_KSTACK;
+	/* Pack the kernel stack right behind the user frames. */
+	if (kn > 0 && bpf_probe_read_kernel(&t->ustack[n], kn * sizeof(__u64), t->kstack))
+		kn = 0;
+	t->kstack_len = kn;
+	__u64 size = __builtin_offsetof(struct trace, ustack) + (__u64)n * sizeof(struct frame) + (__u64)kn * sizeof(__u64);
 	if (size > sizeof(*t))
 		size = sizeof(*t);
 	/* No wakeup per record: user space drains on its own schedule, and is

@@ -146,9 +146,9 @@ type pftopTrace struct {
 	KstackLen uint32
 	UstackLen uint32
 	Comm      [16]int8
+	Ustack    [448]pftopFrame
 	Kstack    [127]uint64
 	Pad       uint64
-	Ustack    [384]pftopFrame
 }
 
 type pftopUnwindState struct {

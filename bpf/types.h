@@ -131,7 +131,11 @@ struct frame {
 	__u64 addr;    /* file address of the PC */
 };
 
-/* One sample. The record sent is cut after ustack_len user frames. */
+/* One sample. The record sent holds the header, ustack_len user frames
+ * and then kstack_len kernel addresses, packed: the kernel stack is moved
+ * down behind the user frames before sending, so a sample copies only what
+ * it has (most samples hit user mode and carry no kernel stack at all).
+ * ustack has room for the moved kernel stack after MAX_USTACK frames. */
 struct trace {
 	__u64 ktime;
 	__u32 pid;
@@ -141,9 +145,9 @@ struct trace {
 	__u32 kstack_len;
 	__u32 ustack_len;
 	char comm[16];
+	struct frame ustack[MAX_USTACK + (MAX_KSTACK + 1) / 2];
 	__u64 kstack[MAX_KSTACK];
 	__u64 pad;
-	struct frame ustack[MAX_USTACK];
 };
 
 enum event_kind {

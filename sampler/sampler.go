@@ -177,8 +177,7 @@ const (
 	offKLen      = 24
 	offULen      = 28
 	offComm      = 32
-	offKstack    = 48
-	offUstack    = offKstack + 8*bpf.MaxKernelFrames + 8
+	offUstack    = 48 // then ULen frames, then KLen kernel addresses
 	frameSize    = 16
 	eventSize    = 16
 	traceMinSize = offUstack
@@ -219,8 +218,9 @@ func decodeTrace(b []byte, s *Sample) error {
 	s.TID = le.Uint32(b[offTID:])
 	s.CPU = le.Uint32(b[offCPU:])
 	s.Status = bpf.Status(le.Uint32(b[offStatus:]))
-	kn := min(int(le.Uint32(b[offKLen:])), bpf.MaxKernelFrames)
 	un := min(int(le.Uint32(b[offULen:])), bpf.MaxUserFrames, (len(b)-offUstack)/frameSize)
+	offKstack := offUstack + frameSize*un
+	kn := min(int(le.Uint32(b[offKLen:])), bpf.MaxKernelFrames, (len(b)-offKstack)/8)
 	comm := b[offComm : offComm+16]
 	if i := strings.IndexByte(string(comm), 0); i >= 0 {
 		comm = comm[:i]

@@ -25,7 +25,6 @@ func TestTraceLayout(t *testing.T) {
 		{"kstack_len", offKLen, unsafe.Offsetof(tr.KstackLen)},
 		{"ustack_len", offULen, unsafe.Offsetof(tr.UstackLen)},
 		{"comm", offComm, unsafe.Offsetof(tr.Comm)},
-		{"kstack", offKstack, unsafe.Offsetof(tr.Kstack)},
 		{"ustack", offUstack, unsafe.Offsetof(tr.Ustack)},
 		{"frame", frameSize, unsafe.Sizeof(bpf.Frame{})},
 		{"event", eventSize, unsafe.Sizeof(bpf.Event{})},
@@ -37,7 +36,7 @@ func TestTraceLayout(t *testing.T) {
 }
 
 func TestDecodeTrace(t *testing.T) {
-	b := make([]byte, offUstack+2*frameSize)
+	b := make([]byte, offUstack+2*frameSize+8)
 	le := binary.LittleEndian
 	le.PutUint64(b[offKtime:], 123)
 	le.PutUint32(b[offPID:], 42)
@@ -45,11 +44,11 @@ func TestDecodeTrace(t *testing.T) {
 	le.PutUint32(b[offCPU:], 1)
 	le.PutUint32(b[offStatus:], uint32(bpf.StatusReadFailed))
 	le.PutUint32(b[offKLen:], 1)
-	le.PutUint32(b[offULen:], 5) // more than the record holds: clamped
+	le.PutUint32(b[offULen:], 2)
 	copy(b[offComm:], "worker\x00junk")
-	le.PutUint64(b[offKstack:], 0xffffffff81000000)
 	le.PutUint64(b[offUstack:], 7)
 	le.PutUint64(b[offUstack+8:], 0x1234)
+	le.PutUint64(b[offUstack+2*frameSize:], 0xffffffff81000000) // packed behind the user frames
 	var s Sample
 	if err := decodeTrace(b, &s); err != nil {
 		t.Fatal(err)
@@ -65,6 +64,12 @@ func TestDecodeTrace(t *testing.T) {
 	}
 	if err := decodeTrace(b[:10], &s); err == nil {
 		t.Error("short record decoded")
+	}
+	// Counts larger than the record are clamped to what it holds.
+	le.PutUint32(b[offULen:], 5)
+	le.PutUint32(b[offKLen:], 9)
+	if err := decodeTrace(b, &s); err != nil || len(s.User) != 2 || len(s.Kernel) != 1 {
+		t.Errorf("clamping: %v, %d user, %d kernel", err, len(s.User), len(s.Kernel))
 	}
 }
 
