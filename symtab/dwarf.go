@@ -63,6 +63,7 @@ type Lines struct {
 	index    segments // address -> unit
 	skims    lru[int32, *cuSkim]
 	details  lru[detailKey, any] // *fnInfo or *lineRows
+	names    lru[strRef, string] // display names
 	scratch  []byte              // a unit's or function's DIEs while they are decoded
 	spill    *spiller
 }
@@ -114,16 +115,18 @@ func newLines(ef *elf.File, size int64, opts Options) (*Lines, error) {
 	return l, nil
 }
 
-// initCaches splits the cache bound: a fifth for unit skims, which are
-// small and which every lookup in a unit needs, the rest for decoded
-// functions and line sequences.
+// initCaches splits the cache bound: an eighth each for unit skims
+// (small, and every lookup in a unit needs its skim), abbreviation tables
+// and display names, the rest for decoded functions and line sequences.
 func (l *Lines) initCaches(maxBytes int64) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultCacheBytes
 	}
 	maxBytes = min(maxBytes, 1<<40)
-	l.skims.init(int(maxBytes / 5))
-	l.details.init(int(maxBytes - maxBytes/5))
+	l.skims.init(int(maxBytes / 8))
+	l.d.abbrevs.init(int(maxBytes / 8))
+	l.names.init(int(maxBytes / 8))
+	l.details.init(int(maxBytes - 3*(maxBytes/8)))
 }
 
 // setAlt adds the supplementary file (dwz's common debug info) that the
@@ -132,7 +135,8 @@ func (l *Lines) initCaches(maxBytes int64) {
 func (l *Lines) setAlt(ef *elf.File, size int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	d := &dwarfData{order: ef.ByteOrder, abbrevs: make(map[uint64]*abbrevTable)}
+	d := &dwarfData{order: ef.ByteOrder}
+	d.abbrevs.init(abbrevCacheBytes)
 	if alt, err := newDwarfData(ef, l.d.info.limit, size, l.spill); err == nil {
 		d = alt
 	} else {
@@ -179,7 +183,7 @@ func (l *Lines) Units() int {
 func (l *Lines) CachedBytes() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.skims.used + l.details.used
+	return l.skims.used + l.details.used + l.names.used + l.d.abbrevs.used
 }
 
 func (l *Lines) ensureIndex() {
@@ -303,20 +307,29 @@ func (l *Lines) Lookup(addr uint64) []Frame {
 		depth++
 	}
 	frames := make([]Frame, 0, depth)
-	cost := 0
 	for range depth {
 		node := &fn.nodes[n]
-		name, c := fn.name(l.d, n)
-		cost += c
+		name := ""
+		if node.name >= 0 {
+			name = l.name(fn.names[node.name])
+		}
 		frames = append(frames, Frame{Function: name, File: file, Line: line, Inlined: node.parent >= 0})
 		file, line = sk.lines.file(node.callFile), int(node.callLine)
 		n = node.parent
 	}
-	if cost > 0 {
-		fn.size += cost
-		l.details.grow(detailKey{unit: ui, i: fi}, cost)
-	}
 	return frames
+}
+
+// name returns the display name of the raw name at r, reading and
+// demangling it on first use. Display names are cached by where the raw
+// name is, so a function inlined in many places is demangled once.
+func (l *Lines) name(r strRef) string {
+	if s, ok := l.names.get(r); ok {
+		return s
+	}
+	s := displayName(l.d.refString(r))
+	l.names.put(r, s, len(s)+96)
+	return s
 }
 
 // skim returns the skim of unit i, from the cache or made now.

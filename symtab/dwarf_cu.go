@@ -39,9 +39,8 @@ type fnInfo struct {
 	segs  segments  // address -> innermost inlined call; the function itself in gaps
 	nodes []inlNode // node 0 is the function
 	// names locates the raw names of the nodes; a name is read and
-	// demangled only when a lookup returns it, then kept in shown.
+	// demangled only when a lookup returns it (see Lines.name).
 	names []strRef
-	shown map[int32]string
 	err   error
 	size  int
 }
@@ -97,24 +96,6 @@ func (d *dwarfData) refString(r strRef) []byte {
 		return nil
 	}
 	return s
-}
-
-// name returns the display name of node n, reading and demangling it on
-// first use, and the bytes that cost.
-func (f *fnInfo) name(d *dwarfData, n int32) (string, int) {
-	i := f.nodes[n].name
-	if i < 0 {
-		return "", 0
-	}
-	if s, ok := f.shown[i]; ok {
-		return s, 0
-	}
-	s := displayName(d.refString(f.names[i]))
-	if f.shown == nil {
-		f.shown = make(map[int32]string)
-	}
-	f.shown[i] = s
-	return s, len(s) + 48
 }
 
 // skimUnit walks the DIEs of unit u for its functions and indexes its

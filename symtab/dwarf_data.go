@@ -14,7 +14,8 @@ const (
 	defaultMaxSectionBytes = 1 << 30
 	// maxUnits bounds the units indexed in one file.
 	maxUnits = 1 << 22
-	// abbrevCacheBytes bounds the decoded abbreviation tables kept.
+	// abbrevCacheBytes bounds the decoded abbreviation tables kept, until
+	// Lines sets its own bound.
 	abbrevCacheBytes = 8 << 20
 	// maxRefDepth bounds the DW_AT_abstract_origin/specification chain
 	// followed to name a function.
@@ -31,9 +32,8 @@ type dwarfData struct {
 
 	units []unit // sorted by offset
 
-	abbrevs     map[uint64]*abbrevTable
-	abbrevBytes int
-	abbrevWork  uint64 // bytes of abbreviations decoded
+	abbrevs    lru[uint64, *abbrevTable]
+	abbrevWork uint64 // bytes of abbreviations decoded
 
 	alt       *dwarfData // the supplementary (dwz) file's DWARF, or nil
 	unitsRead bool       // readUnits has run
@@ -43,7 +43,8 @@ type dwarfData struct {
 // when unknown). It fails with ErrNoDWARF when the file has no
 // .debug_info.
 func newDwarfData(ef *elf.File, limit uint64, size int64, spill *spiller) (*dwarfData, error) {
-	d := &dwarfData{order: ef.ByteOrder, abbrevs: make(map[uint64]*abbrevTable)}
+	d := &dwarfData{order: ef.ByteOrder}
+	d.abbrevs.init(abbrevCacheBytes)
 	for _, s := range []struct {
 		p    **dsection
 		name string
@@ -73,7 +74,7 @@ func (d *dwarfData) ensureUnits() {
 // abbrevTable returns the abbreviation table at off, decoding it on first
 // use.
 func (d *dwarfData) abbrevTable(off uint64) (*abbrevTable, error) {
-	if t, ok := d.abbrevs[off]; ok {
+	if t, ok := d.abbrevs.get(off); ok {
 		return t, nil
 	}
 	var t *abbrevTable
@@ -84,12 +85,7 @@ func (d *dwarfData) abbrevTable(off uint64) (*abbrevTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.abbrevBytes+t.bytes > abbrevCacheBytes {
-		clear(d.abbrevs)
-		d.abbrevBytes = 0
-	}
-	d.abbrevs[off] = t
-	d.abbrevBytes += t.bytes
+	d.abbrevs.put(off, t, t.bytes)
 	return t, nil
 }
 

@@ -98,7 +98,7 @@ func FuzzLines(f *testing.F) {
 
 // linesFromSections makes a Lines over DWARF sections held in memory.
 func linesFromSections(secs map[string][]byte) *Lines {
-	d := &dwarfData{order: binary.LittleEndian, abbrevs: make(map[uint64]*abbrevTable)}
+	d := &dwarfData{order: binary.LittleEndian}
 	for _, s := range []struct {
 		p    **dsection
 		name string

@@ -25,9 +25,9 @@ const (
 	// read whole on first use.
 	wholeSectionBytes = 256 << 10
 	// blockBytes and blockSlots size a section's block cache: at most
-	// 1 MiB per section.
+	// 4 MiB per section read on demand.
 	blockBytes = 16 << 10
-	blockSlots = 64
+	blockSlots = 256
 	// maxRatio bounds how much memory is reserved up front for a
 	// compressed section per compressed byte (zlib cannot exceed ~1032);
 	// more is allocated only as the decompressor actually produces it.

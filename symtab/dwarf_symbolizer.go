@@ -186,10 +186,8 @@ func (s *Symbolizer) Lookup(addr uint64) []Frame {
 		return fr
 	}
 	fr = s.lookup(addr)
-	size := 96
-	for _, f := range fr {
-		size += 56 + len(f.Function)
-	}
+	// The strings are shared with Lines' caches and other results.
+	size := 96 + 56*len(fr)
 	s.mu.Lock()
 	s.results.put(addr, fr, size)
 	s.mu.Unlock()
