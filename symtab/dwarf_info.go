@@ -126,11 +126,14 @@ type attrVal struct {
 	s   []byte
 }
 
-// attrSpec is one attribute of an abbreviation.
+// attrSpec is one attribute of an abbreviation, in 8 bytes: attribute
+// codes and forms fit in 16 bits (others read as unknown), and the
+// constants of DW_FORM_implicit_const that matter here (lines, file
+// numbers, sizes) in 32.
 type attrSpec struct {
-	attr     uint32
-	form     uint32
-	implicit int64
+	attr     uint16
+	form     uint16
+	implicit int32
 }
 
 // abbrev is one abbreviation declaration.
@@ -171,9 +174,15 @@ func parseAbbrevs(b *dbuf) *abbrevTable {
 			if attr == 0 && form == 0 {
 				break
 			}
-			spec := attrSpec{attr: uint32(attr), form: uint32(form)}
+			spec := attrSpec{attr: uint16(attr), form: uint16(form)}
+			if attr > 0xffff {
+				spec.attr = 0
+			}
+			if form > 0xffff {
+				spec.form = 0xffff // unknown: decoding it fails
+			}
 			if form == formImplicitConst {
-				spec.implicit = b.sleb()
+				spec.implicit = int32(min(max(b.sleb(), -1<<31), 1<<31-1))
 			}
 			a.specs = append(a.specs, spec)
 		}
@@ -192,7 +201,7 @@ func parseAbbrevs(b *dbuf) *abbrevTable {
 			}
 		}
 	}
-	t.bytes = (b.off - start) * 8 // the decoded form is about eight times the encoding
+	t.bytes = (b.off-start)*5 + 64 // the decoded form is about five times the encoding
 	return t
 }
 
@@ -271,7 +280,7 @@ func parseUnitHeader(b *dbuf) unit {
 }
 
 // readAttr decodes one attribute value of the given form.
-func readAttr(b *dbuf, u *unit, form uint32, implicit int64) attrVal {
+func readAttr(b *dbuf, u *unit, form uint16, implicit int32) attrVal {
 	for range 4 { // DW_FORM_indirect may name another form; bound the chain
 		switch form {
 		case formAddr:
@@ -289,7 +298,7 @@ func readAttr(b *dbuf, u *unit, form uint32, implicit int64) attrVal {
 		case formUdata:
 			return attrVal{cls: clsConst, u: b.uleb()}
 		case formImplicitConst:
-			return attrVal{cls: clsConst, u: uint64(implicit)}
+			return attrVal{cls: clsConst, u: uint64(int64(implicit))}
 		case formFlagPresent:
 			return attrVal{cls: clsConst, u: 1}
 		case formData16:
@@ -368,8 +377,8 @@ func readAttr(b *dbuf, u *unit, form uint32, implicit int64) attrVal {
 		case formRnglistx:
 			return attrVal{cls: clsRnglistx, u: b.uleb()}
 		case formIndirect:
-			form = uint32(b.uleb())
-			implicit = 0
+			f := b.uleb()
+			form, implicit = uint16(min(f, 0xffff)), 0
 			continue
 		default:
 			b.fail(fmt.Sprintf("unknown attribute form %#x", form))
@@ -381,7 +390,7 @@ func readAttr(b *dbuf, u *unit, form uint32, implicit int64) attrVal {
 }
 
 // skipAttr skips one attribute value, faster than decoding it.
-func skipAttr(b *dbuf, u *unit, form uint32) {
+func skipAttr(b *dbuf, u *unit, form uint16) {
 	switch form {
 	case formFlagPresent, formImplicitConst:
 	case formAddr:

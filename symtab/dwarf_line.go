@@ -246,7 +246,7 @@ func (d *dwarfData) fileTableV5(b *dbuf, lu *unit, t *lineIndex) {
 			var name []byte
 			var dir uint64
 			for _, f := range fmts {
-				v := readAttr(b, lu, uint32(f[1]), 0)
+				v := readAttr(b, lu, uint16(min(f[1], 0xffff)), 0)
 				switch f[0] {
 				case lnctPath:
 					if s, err := d.attrString(lu, v); err == nil {
