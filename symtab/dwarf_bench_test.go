@@ -20,7 +20,8 @@ import (
 // opening, indexing and decoding every unit it touches; warm: passes over
 // addresses already looked up once. Each reports lookups/s, the time of
 // the first lookup (open, index, decode one unit), and memory: the heap
-// the Symbolizer keeps after the pass, and the peak heap growth during it.
+// the Symbolizer keeps after the pass, and the peak heap growth during the
+// first lookup and during the pass.
 // An op is a pass over all the addresses.
 
 // benchAddrs is the number of distinct addresses looked up.
@@ -66,7 +67,7 @@ func benchSymbolize(b *testing.B, path, symPath string) {
 	}
 	b.Run("cold", func(b *testing.B) {
 		var first time.Duration
-		var retained, peak uint64
+		var retained, peak, firstPeak uint64
 		for b.Loop() {
 			f, err := os.Open(path)
 			if err != nil {
@@ -83,6 +84,10 @@ func benchSymbolize(b *testing.B, path, symPath string) {
 			}
 			s.Lookup(addrs[0])
 			first += time.Since(start)
+			if p := stop(); p > before.HeapAlloc {
+				firstPeak = max(firstPeak, p-before.HeapAlloc)
+			}
+			stop = samplePeakHeap()
 			for _, a := range addrs[1:] {
 				s.Lookup(a)
 			}
@@ -102,6 +107,7 @@ func benchSymbolize(b *testing.B, path, symPath string) {
 		b.ReportMetric(float64(first.Milliseconds())/n, "first-use-ms")
 		b.ReportMetric(float64(retained)/(1<<20), "retained-MB")
 		b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
+		b.ReportMetric(float64(firstPeak)/(1<<20), "first-use-peak-MB")
 	})
 	b.Run("warm", func(b *testing.B) {
 		f, err := os.Open(path)
