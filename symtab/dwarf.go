@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"unsafe"
 )
 
 // DWARF symbolization: for an address, the chain of inlined calls and the
@@ -176,6 +177,27 @@ func (l *Lines) Units() int {
 	defer l.mu.Unlock()
 	l.ensureIndex()
 	return len(l.d.units)
+}
+
+// MemBytes returns an estimate of all the memory l holds: its caches, the
+// index, the unit headers, and the sections or parts of sections read
+// into memory.
+func (l *Lines) MemBytes() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := l.skims.used + l.details.used + l.names.used + cap(l.scratch) + l.index.memBytes()
+	for _, d := range []*dwarfData{l.d, l.d.alt} {
+		if d == nil {
+			continue
+		}
+		n += d.abbrevs.used + cap(d.units)*int(unsafe.Sizeof(unit{}))
+		for _, s := range []*dsection{d.info, d.abbrev, d.str, d.lineStr, d.line, d.ranges, d.rnglists, d.addr, d.strOffsets, d.aranges} {
+			if s != nil {
+				n += s.memBytes()
+			}
+		}
+	}
+	return n
 }
 
 // CachedBytes returns an estimate of the memory the caches of decoded

@@ -138,6 +138,7 @@ func benchSymbolize(b *testing.B, path, symPath string) {
 		if l := s.Lines(); l != nil {
 			b.ReportMetric(float64(l.Units()), "units")
 			b.ReportMetric(float64(l.CachedBytes())/(1<<20), "cache-MB")
+			b.ReportMetric(float64(l.MemBytes())/(1<<20), "lines-MB")
 		}
 	})
 }
