@@ -442,6 +442,10 @@ func TestLibcInternalFunctions(t *testing.T) {
 			t.Errorf("debug file has no %s", tt.sym)
 			continue
 		}
+		// The symbol tables name it too, from the debug file's .symtab.
+		if got, ok := s.Symbol(sym.Value); !ok || (got.Name != tt.sym && !slices.Contains(tt.names, got.Name)) {
+			t.Errorf("Symbol(%#x) = %+v, %v; want %s", sym.Value, got, ok, tt.sym)
+		}
 		named := false
 		for a := sym.Value; a < sym.Value+sym.Size; a++ {
 			fr := s.Lookup(a)
