@@ -9,7 +9,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 # Debian packages the tests and `make generate` need.
 GENERATE_DEBS := clang-19 llvm-19 libbpf-dev linux-libc-dev
-TEST_DEBS := $(GENERATE_DEBS) gcc g++ binutils make bpftool tmux util-linux podman runc libc6-dev
+TEST_DEBS := $(GENERATE_DEBS) gcc g++ binutils make bpftool tmux util-linux podman runc libc6-dev libc6-dbg
 
 .PHONY: all build generate check-generated test unit bench deps-generate deps-test clean targets kernels
 
