@@ -13,14 +13,15 @@ import (
 
 // frameSymbolizer names frames: native ones from the symbol tables of the
 // executables the unwinder registered, kernel ones from kallsyms, error
-// frames from their status. Each distinct frame is named once.
+// frames from their status. It keeps no per-frame cache of its own: the
+// symbol tables cache their lookups within bounds, and the store caches
+// each stack's functions.
 type frameSymbolizer struct {
 	mgr       *unwinder.Manager
 	ksyms     *symtab.Kallsyms // nil when kallsyms is hidden
 	debugDirs []string         // nil: symtab's default
 
 	mu    sync.Mutex
-	cache map[aggregate.Frame][]aggregate.Location
 	files map[uint64]*symFile
 }
 
@@ -40,7 +41,6 @@ func newFrameSymbolizer(mgr *unwinder.Manager, ksyms *symtab.Kallsyms, debugDirs
 		ksyms: ksyms,
 		// --debug-dir adds to the system's debug directory.
 		debugDirs: appendDefaultDebugRoot(debugDirs),
-		cache:     map[aggregate.Frame][]aggregate.Location{},
 		files:     map[uint64]*symFile{},
 	}
 }
@@ -49,17 +49,10 @@ func newFrameSymbolizer(mgr *unwinder.Manager, ksyms *symtab.Kallsyms, debugDirs
 func (s *frameSymbolizer) Symbolize(f aggregate.Frame) []aggregate.Location {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if locs, ok := s.cache[f]; ok {
-		return locs
-	}
-	var locs []aggregate.Location
 	if f.Kind == aggregate.KindNative && f.FileID != 0 {
-		locs = s.nativeLocked(f)
-	} else {
-		locs = []aggregate.Location{s.symbolizeLocked(f)}
+		return s.nativeLocked(f)
 	}
-	s.cache[f] = locs
-	return locs
+	return []aggregate.Location{s.symbolizeLocked(f)}
 }
 
 // nativeLocked names a frame of an executable: with its inline chain,
