@@ -7,6 +7,7 @@ const (
 	KindNative FrameKind = iota + 1 // a user-space machine-code frame
 	KindKernel                      // a kernel frame (Addr is the kernel address)
 	KindError                       // a trace that could not be completed; Addr is the reason code
+	KindPython                      // a CPython frame; FileID and Addr are keys the Python symbolizer gave
 )
 
 // String gives the kind's short name as shown in views and pprof labels.
@@ -18,6 +19,8 @@ func (k FrameKind) String() string {
 		return "kernel"
 	case KindError:
 		return "error"
+	case KindPython:
+		return "cpython"
 	}
 	return "unknown"
 }
