@@ -83,6 +83,14 @@ type Manager struct {
 	queue   chan uint32
 	pending map[uint32]bool
 
+	// A sync reads /proc before it publishes: when the process exits in
+	// between, its Exit finds nothing to drop and the sync would publish
+	// a dead process for good. syncing counts the syncs in flight per
+	// PID; Exit marks such a PID in exitedSyncing and the last sync to
+	// finish drops what was published (see Sync).
+	syncing       map[uint32]int
+	exitedSyncing map[uint32]bool
+
 	vdsoOnce sync.Once
 	vdso     *executable // nil when the vDSO could not be read
 
@@ -127,6 +135,9 @@ func New(cfg Config) (*Manager, error) {
 		alloc:   newRangeAlloc(cfg.DeltaCapacity / bpf.DeltaChunkSize),
 		queue:   make(chan uint32, 4096),
 		pending: map[uint32]bool{},
+
+		syncing:       map[uint32]int{},
+		exitedSyncing: map[uint32]bool{},
 	}
 	m.stats.DeltaCapacity = cfg.DeltaCapacity
 	if err := cfg.Maps.PutRule(0, bpfRule(deltas.Rule{})); err != nil {
@@ -227,9 +238,22 @@ func (m *Manager) Run(ctx context.Context) {
 
 // Sync reads pid's mappings and publishes what changed.
 func (m *Manager) Sync(pid uint32) error {
+	m.mu.Lock()
+	m.syncing[pid]++
+	m.mu.Unlock()
 	err := m.sync(pid)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.syncing[pid]--; m.syncing[pid] == 0 {
+		delete(m.syncing, pid)
+		if m.exitedSyncing[pid] {
+			// The process exited while this sync read it. Were the PID
+			// reused meanwhile, the new process loses its entries until
+			// its next sample asks again, which costs one sync.
+			delete(m.exitedSyncing, pid)
+			m.exitLocked(pid)
+		}
+	}
 	m.stats.Syncs++
 	switch {
 	case err == nil:
@@ -293,6 +317,7 @@ func (m *Manager) sync(pid uint32) error {
 		p = &process{maps: map[Mapping]*procMapping{}}
 		m.procs[pid] = p
 	}
+	dropped := false
 	for mp, pm := range p.maps {
 		if exe, ok := want[mp]; ok && exe == pm.exe {
 			delete(want, mp)
@@ -300,6 +325,14 @@ func (m *Manager) sync(pid uint32) error {
 		}
 		m.dropMappingLocked(pm)
 		delete(p.maps, mp)
+		dropped = true
+	}
+	if dropped {
+		// The process lives on: BPF must not keep unwinding with the
+		// mappings it cached from before.
+		if err := m.cfg.Maps.MappingsDropped(); err != nil {
+			return fmt.Errorf("sync %d: %w", pid, err)
+		}
 	}
 	for mp, exe := range want {
 		pm, err := m.addMappingLocked(pid, mp, exe)
@@ -384,6 +417,9 @@ const maxRetired = 256
 func (m *Manager) Exit(pid uint32) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.syncing[pid] > 0 {
+		m.exitedSyncing[pid] = true
+	}
 	m.exitLocked(pid)
 }
 
