@@ -40,6 +40,7 @@ type Common struct {
 type CLI struct {
 	Top     TopCmd     `cmd:"" default:"withargs" help:"Live view of the functions burning CPU (default)."`
 	Record  RecordCmd  `cmd:"" help:"Sample for a while and write a profile."`
+	Agent   AgentCmd   `cmd:"" help:"Sample headless and forward to an OpenTelemetry Collector until SIGTERM."`
 	Check   CheckCmd   `cmd:"" help:"Say what this kernel and box support, and what to do where they fall short."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
@@ -95,6 +96,7 @@ func (VersionCmd) Run() error {
 // TopCmd is the live view.
 type TopCmd struct {
 	Common
+	OTLPFlags
 	Delay       time.Duration `short:"d" default:"1s" help:"Refresh every DELAY."`
 	Window      time.Duration `default:"5s" help:"Span of recent data shown (w cycles 5s, 30s, 5m, all)."`
 	Batch       bool          `short:"b" help:"Print the top table as plain text every DELAY, like top -b (no TTY needed)."`

@@ -31,7 +31,8 @@ type profiler struct {
 	mgr   *unwinder.Manager
 	store *aggregate.Store
 
-	pids map[uint32]bool // empty: every process
+	pids    map[uint32]bool // empty: every process
+	onTrace func(*aggregate.Trace)
 
 	contMu     sync.Mutex
 	containers map[uint32]string // container ID per PID, "" on the host
@@ -63,6 +64,10 @@ type profilerOptions struct {
 	// sampleAll samples every process even when cfg names some: the
 	// live view filters interactively. Otherwise -p filters in the kernel.
 	sampleAll bool
+	// onTrace, when set, also gets every trace the store counts (it
+	// must copy what it keeps): OTLP forwarding keeps the CPU and time
+	// that the store does not.
+	onTrace func(*aggregate.Trace)
 }
 
 // history bounds how long samples are kept (0: the store's default).
@@ -73,7 +78,7 @@ func startProfiler(ctx context.Context, cfg Common, history time.Duration, opts 
 	if os.Geteuid() != 0 && !haveBPFCaps() {
 		return nil, errNoPrivilege(errors.New("not running as root"))
 	}
-	p := &profiler{cfg: cfg, pids: map[uint32]bool{}, containers: map[uint32]string{}, started: time.Now(), done: make(chan struct{})}
+	p := &profiler{cfg: cfg, pids: map[uint32]bool{}, containers: map[uint32]string{}, started: time.Now(), done: make(chan struct{}), onTrace: opts.onTrace}
 	if cfg.Container != "" {
 		id, members, err := resolveContainer(cfg.Container)
 		if err != nil {
@@ -242,6 +247,9 @@ func (p *profiler) readTraces() {
 		}
 		if len(t.Frames) > 0 {
 			p.store.Add(&t)
+			if p.onTrace != nil {
+				p.onTrace(&t)
+			}
 		}
 	}
 }

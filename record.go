@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/pftop/pftop/aggregate"
-	"github.com/pftop/pftop/symtab"
 )
 
 // RecordCmd samples for a duration and writes one profile.
 type RecordCmd struct {
 	Common
+	OTLPFlags
 	Duration time.Duration `short:"d" default:"10s" help:"How long to sample."`
 	Output   string        `short:"o" default:"pftop.pb.gz" help:"Output file, - for stdout."`
 	Format   string        `enum:"pprof,folded,speedscope" default:"pprof" help:"Output format: pprof, folded or speedscope (JSON)."`
@@ -29,14 +29,21 @@ func (c *RecordCmd) Run() error {
 	if c.Duration <= 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("-d %s: duration must be positive", c.Duration)}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	// Keep every sample of the recording (plus slack for draining).
-	p, err := startProfiler(ctx, c.Common, c.Duration+time.Minute, profilerOptions{})
+	fw, err := newForwarder(c.OTLPFlags, c.Frequency, os.Stderr)
 	if err != nil {
 		return err
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	// Keep every sample of the recording (plus slack for draining).
+	p, err := startProfiler(ctx, c.Common, c.Duration+time.Minute, profilerOptions{onTrace: fw.onTrace()})
+	if err != nil {
+		fw.stop(0)
+		return err
+	}
 	defer p.close()
+	sym := loadSymbolizer(p)
+	fw.start(ctx, p, sym)
 
 	timer := time.NewTimer(c.Duration)
 	select {
@@ -46,15 +53,12 @@ func (c *RecordCmd) Run() error {
 	}
 	timer.Stop()
 	p.stop()
+	fw.stop(otlpDrain)
 	if c.Stats {
 		p.printStats()
+		fw.printStats()
 	}
 
-	ksyms, err := symtab.LoadKallsyms()
-	if err != nil && !c.NoKernel {
-		fmt.Fprintf(os.Stderr, "pftop: warning: kernel symbols: %v\n", err)
-	}
-	sym := newFrameSymbolizer(p.mgr, ksyms, c.DebugDir)
 	prof := p.store.Snapshot()
 	err = writeOutput(c.Output, func(w io.Writer) error {
 		switch c.Format {

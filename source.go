@@ -18,6 +18,7 @@ import (
 type liveSource struct {
 	p   *profiler
 	sym *frameSymbolizer
+	fw  *forwarder // nil when not forwarding
 
 	host, kernel string
 	cpus         int
@@ -88,6 +89,7 @@ func (s *liveSource) Health() ui.Health {
 			h.UnwindErrors += int64(c[k])
 		}
 	}
+	h.Exported, h.ExportDropped = s.fw.counts()
 	cpu := ownCPUTime()
 	h.OwnCPU = (cpu - s.lastCPU).Seconds() / dt.Seconds()
 	s.lastAt, s.lastN, s.lastDone, s.lastOK, s.lastCPU = now, n, done, ok, cpu

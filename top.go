@@ -22,6 +22,16 @@ func (c *TopCmd) Run() error {
 	if c.Window < 0 || c.Iterations < 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("--window and -n must not be negative")}
 	}
+	// The live view's header shows the forwarding counts; its log
+	// would tear the screen.
+	var otlpLog io.Writer
+	if c.Batch {
+		otlpLog = os.Stderr
+	}
+	fw, err := newForwarder(c.OTLPFlags, c.Frequency, otlpLog)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	// In the live view, -p/--comm/--container only preset filters the
@@ -32,8 +42,9 @@ func (c *TopCmd) Run() error {
 		filter.PIDs = append(filter.PIDs, uint32(pid))
 	}
 	cfg.Comm = ""
-	p, err := startProfiler(ctx, cfg, 0, profilerOptions{sampleAll: true})
+	p, err := startProfiler(ctx, cfg, 0, profilerOptions{sampleAll: true, onTrace: fw.onTrace()})
 	if err != nil {
+		fw.stop(0)
 		return err
 	}
 	if p.containerID != "" {
@@ -42,6 +53,8 @@ func (c *TopCmd) Run() error {
 	defer p.close()
 	ksyms, _ := symtab.LoadKallsyms()
 	src := newLiveSource(p, newFrameSymbolizer(p.mgr, ksyms, c.DebugDir))
+	src.fw = fw
+	fw.start(ctx, p, src.sym)
 
 	if c.Batch {
 		err = ui.RunBatch(ctx, os.Stdout, src, ui.BatchOptions{
@@ -56,8 +69,10 @@ func (c *TopCmd) Run() error {
 		err = ui.Run(ctx, src, opts)
 	}
 	p.stop()
+	fw.stop(otlpDrain)
 	if c.Stats {
 		p.printStats()
+		fw.printStats()
 	}
 	if err == context.Canceled || err == context.DeadlineExceeded {
 		return nil // a signal ended it: not an error
