@@ -9,9 +9,20 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 # Debian packages the tests and `make generate` need.
 GENERATE_DEBS := clang-19 llvm-19 libbpf-dev linux-libc-dev
-TEST_DEBS := $(GENERATE_DEBS) gcc g++ binutils make bpftool tmux util-linux podman runc libc6-dev libc6-dbg
+TEST_DEBS := $(GENERATE_DEBS) gcc g++ binutils make bpftool tmux util-linux podman runc libc6-dev libc6-dbg strace
+# make bench compares with perf top.
+BENCH_DEBS := linux-perf
 
-.PHONY: all build generate check-generated test unit bench deps-generate deps-test clean targets kernels
+.PHONY: all build generate check-generated test unit bench deps-generate deps-test deps-bench clean targets kernels fuzz soak
+
+# make fuzz runs every Fuzz target of every package for FUZZTIME each;
+# make test runs each for CI_FUZZTIME. Crashers land in the package's
+# testdata/fuzz/FuzzX/ and from then on run with every go test.
+# Minimizing a new input of a multi-MB seed (a Go binary) can stall a
+# target for a minute: FUZZMINTIME bounds it.
+FUZZTIME ?= 30s
+FUZZMINTIME ?= 5s
+CI_FUZZTIME ?= 3s
 
 all: build
 
@@ -33,6 +44,9 @@ deps-generate:
 deps-test:
 	$(call apt_ensure,$(TEST_DEBS))
 
+deps-bench:
+	$(call apt_ensure,$(TEST_DEBS) $(BENCH_DEBS))
+
 # Rebuilds the BPF objects and Go bindings with clang-19.
 generate: deps-generate
 	cd bpf && $(GO) generate ./...
@@ -53,8 +67,26 @@ test: deps-test check-generated targets
 	# One package at a time: the privileged tests measure real processes and
 	# must not compete for the CPU with each other.
 	$(GO) test -p 1 -count=1 -timeout 25m ./... 2>&1 | tee /tmp/pftop-test.log; exit $${PIPESTATUS[0]}
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(CI_FUZZTIME) FUZZMINTIME=1s
 
-bench: build targets
+# Every Fuzz target, found by go test -list, so new ones need no edit here.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for fn in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg >/tmp/pftop-fuzz.log 2>&1 || \
+				{ cat /tmp/pftop-fuzz.log; echo "$$fn failed: the crasher is in $$pkg's testdata/fuzz/$$fn/"; exit 1; }; \
+		done; \
+	done
+
+# The long versions of the reliability tests (churn 60 s, ...), then every
+# fuzz target for SOAK_FUZZTIME.
+SOAK_FUZZTIME ?= 2m
+soak: build targets
+	PFTOP_SOAK=1 $(GO) test -count=1 -timeout 60m -run '^(TestChurn|TestFault.*|TestSignals|TestSecurity.*)$$' -v . 2>&1 | grep -v '^=== RUN'; exit $${PIPESTATUS[0]}
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(SOAK_FUZZTIME)
+
+bench: deps-bench build targets
 	PFTOP_BENCH=1 $(GO) test -count=1 -timeout 20m -run '^TestBench$$' -v . 2>&1 | grep -v '^=== RUN'
 
 # Boots Debian's 5.10, 6.1 and 6.12 cloud kernels under qemu (TCG) with the
