@@ -62,6 +62,30 @@ struct {
 	__uint(max_entries, 65536);
 } rules SEC(".maps");
 
+/* Bumped whenever mappings of a live process are dropped (by user space)
+ * or a process exits (here): cached mappings of an older generation are
+ * not used, so a PID reused or a library unloaded never resolves stale. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+} mapping_gen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct map_cache_entry);
+	__uint(max_entries, MAP_CACHE_SLOTS);
+} map_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct rule_cache_entry);
+	__uint(max_entries, RULE_CACHE_SLOTS);
+} rule_cache SEC(".maps");
+
 struct unwind_state {
 	__u64 pc;
 	__u64 sp;
@@ -77,6 +101,12 @@ struct unwind_state {
 	struct rule last_rule;
 	__u32 have_last_map;
 	__u32 have_last_rule;
+	__u64 gen; /* mapping_gen when the sample started */
+	/* Frame counts, added to the counters once per trace. */
+	__u32 n_delta;
+	__u32 n_fp;
+	__u32 n_signal;
+	__u32 pad;
 	struct trace trace;
 };
 
@@ -139,12 +169,19 @@ const enum cfa_kind *unused_cfa_kind __attribute__((unused));
 const enum rbp_kind *unused_rbp_kind __attribute__((unused));
 const enum prog_slot *unused_prog_slot __attribute__((unused));
 const struct delta_chunk *unused_delta_chunk __attribute__((unused));
+const struct map_cache_entry *unused_map_cache_entry __attribute__((unused));
+const struct rule_cache_entry *unused_rule_cache_entry __attribute__((unused));
 
-static __always_inline void count(__u32 c)
+static __always_inline void count_n(__u32 c, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &c);
 	if (v)
-		*v += 1;
+		*v += n;
+}
+
+static __always_inline void count(__u32 c)
+{
+	count_n(c, 1);
 }
 
 /* Ask user space to (re)read a process's mappings, at most once per
@@ -197,6 +234,12 @@ static __always_inline int send_trace(struct unwind_state *st)
 static __always_inline int finish(struct unwind_state *st, __u32 status)
 {
 	st->trace.status = status;
+	if (st->n_delta)
+		count_n(C_DELTA_FRAMES, st->n_delta);
+	if (st->n_fp)
+		count_n(C_FP_FRAMES, st->n_fp);
+	if (st->n_signal)
+		count_n(C_SIGNAL_FRAMES, st->n_signal);
 	switch (status) {
 	case STATUS_NO_MAPPING: count(C_ERR_NO_MAPPING); break;
 	case STATUS_NO_UNWIND: count(C_ERR_NO_UNWIND); break;
@@ -288,11 +331,23 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 			.pid = bpf_htonl(pid),
 			.addr = bpf_cpu_to_be64(pc),
 		};
-		struct mapping *found = bpf_map_lookup_elem(&pid_mappings, &mk);
 		st->have_last_map = 0;
-		if (found) {
-			st->last_map = *found;
+		__u32 slot = (__u32)((((__u64)pid << 32) ^ (pc >> 20)) * 0x9E3779B97F4A7C15ULL >> 58);
+		struct map_cache_entry *ce = bpf_map_lookup_elem(&map_cache, &slot);
+		if (ce && ce->gen == st->gen && ce->pid == pid && pc >= ce->m.start && pc < ce->m.end) {
+			st->last_map = ce->m;
 			st->have_last_map = 1;
+		} else {
+			struct mapping *found = bpf_map_lookup_elem(&pid_mappings, &mk);
+			if (found) {
+				st->last_map = *found;
+				st->have_last_map = 1;
+				if (ce) {
+					ce->gen = st->gen;
+					ce->pid = pid;
+					ce->m = *found;
+				}
+			}
 		}
 	}
 	struct mapping *m = st->have_last_map ? &st->last_map : 0;
@@ -313,12 +368,26 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 			addr -= 1;
 		if (st->have_last_rule && st->last_rule_addr == addr && st->last_rule_file == m->file_id) {
 			r = st->last_rule;
-		} else if (find_rule(m->file_id, addr, &r)) {
+		} else {
+			__u32 slot = (__u32)(((m->file_id ^ (addr * 0x9E3779B97F4A7C15ULL)) * 0xBF58476D1CE4E5B9ULL) >> 54);
+			struct rule_cache_entry *ce = bpf_map_lookup_elem(&rule_cache, &slot);
+			if (ce && ce->file_id == m->file_id && ce->addr == addr) {
+				r = ce->r;
+			} else if (find_rule(m->file_id, addr, &r)) {
+				if (ce) {
+					ce->file_id = m->file_id;
+					ce->addr = addr;
+					ce->r = r;
+				}
+			} else {
+				goto no_rule;
+			}
 			st->last_rule = r;
 			st->last_rule_addr = addr;
 			st->last_rule_file = m->file_id;
 			st->have_last_rule = 1;
 		}
+no_rule:;
 	}
 
 	__u64 cfa, ra, bp = st->bp;
@@ -342,7 +411,7 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 		}
 		/* The interrupted PC is exact, not a return address. */
 		st->return_addr = 0;
-		count(C_SIGNAL_FRAMES);
+		st->n_signal++;
 		return STEP_NEXT;
 	}
 	case CFA_RSP:
@@ -374,10 +443,10 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 		 * (Go's stack-switching functions such as asmcgocall) returns
 		 * through its frame pointer to another stack, below this one. */
 		may_switch = m && m->kind == MAPPING_DELTAS && (bp & 7) == 0;
-		count(C_FP_FRAMES);
+		st->n_fp++;
 		goto apply;
 	}
-	count(C_DELTA_FRAMES);
+	st->n_delta++;
 apply:
 	if (cfa == st->sp || (cfa < st->sp && !may_switch)) {
 		finish(st, m ? STATUS_BAD_RULE : STATUS_NO_MAPPING);
@@ -503,6 +572,10 @@ int sample(struct bpf_perf_event_data *ctx)
 	st->return_addr = 0;
 	st->have_last_map = 0;
 	st->have_last_rule = 0;
+	st->n_delta = st->n_fp = st->n_signal = 0;
+	__u32 zero = 0;
+	__u64 *gen = bpf_map_lookup_elem(&mapping_gen, &zero);
+	st->gen = gen ? *gen : 0;
 
 	/* Full 8-byte loads: the verifier rejects narrowed loads of cs. */
 	__u64 cs = ctx->regs.cs;
@@ -545,6 +618,10 @@ int process_exit(void *ctx)
 	if (pid != (__u32)pid_tgid)
 		return 0;
 	bpf_map_delete_elem(&sync_sent, &pid);
+	__u32 zero = 0;
+	__u64 *gen = bpf_map_lookup_elem(&mapping_gen, &zero);
+	if (gen)
+		__sync_fetch_and_add(gen, 1);
 	struct event ev = { .kind = EVENT_EXIT, .pid = pid };
 	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
 		count(C_EVENTS_FULL);

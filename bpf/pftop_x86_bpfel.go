@@ -76,6 +76,14 @@ type pftopFrame struct {
 	Addr   uint64
 }
 
+type pftopMapCacheEntry struct {
+	_   structs.HostLayout
+	Gen uint64
+	Pid uint32
+	Pad uint32
+	M   pftopMapping
+}
+
 type pftopMapping struct {
 	_      structs.HostLayout
 	FileId uint64
@@ -136,6 +144,14 @@ type pftopRule struct {
 	RbpOff  int32
 }
 
+type pftopRuleCacheEntry struct {
+	_      structs.HostLayout
+	FileId uint64
+	Addr   uint64
+	R      pftopRule
+	Pad    uint32
+}
+
 type pftopTrace struct {
 	_         structs.HostLayout
 	Ktime     uint64
@@ -165,6 +181,11 @@ type pftopUnwindState struct {
 	HaveLastMap  uint32
 	HaveLastRule uint32
 	_            [4]byte
+	Gen          uint64
+	N_delta      uint32
+	N_fp         uint32
+	N_signal     uint32
+	Pad          uint32
 	Trace        pftopTrace
 }
 
@@ -186,34 +207,39 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	pftopMapCounters          = "counters"
-	pftopMapDeltaPages        = "delta_pages"
-	pftopMapDeltas            = "deltas"
-	pftopMapEvents            = "events"
-	pftopMapPidFilter         = "pid_filter"
-	pftopMapPidMappings       = "pid_mappings"
-	pftopMapProgs             = "progs"
-	pftopMapRules             = "rules"
-	pftopMapScratch           = "scratch"
-	pftopMapSyncSent          = "sync_sent"
-	pftopMapTraces            = "traces"
-	pftopProgProcessExit      = "process_exit"
-	pftopProgSample           = "sample"
-	pftopProgUnwindNative     = "unwind_native"
-	pftopVarFilterPids        = "filter_pids"
-	pftopVarHaveTaskPtRegs    = "have_task_pt_regs"
-	pftopVarSyncIntervalNs    = "sync_interval_ns"
-	pftopVarThreadSize        = "thread_size"
-	pftopVarUnusedCfaKind     = "unused_cfa_kind"
-	pftopVarUnusedCounter     = "unused_counter"
-	pftopVarUnusedDeltaChunk  = "unused_delta_chunk"
-	pftopVarUnusedEvent       = "unused_event"
-	pftopVarUnusedEventKind   = "unused_event_kind"
-	pftopVarUnusedMappingKind = "unused_mapping_kind"
-	pftopVarUnusedProgSlot    = "unused_prog_slot"
-	pftopVarUnusedRbpKind     = "unused_rbp_kind"
-	pftopVarUnusedStatus      = "unused_status"
-	pftopVarUnusedTrace       = "unused_trace"
+	pftopMapCounters             = "counters"
+	pftopMapDeltaPages           = "delta_pages"
+	pftopMapDeltas               = "deltas"
+	pftopMapEvents               = "events"
+	pftopMapMapCache             = "map_cache"
+	pftopMapMappingGen           = "mapping_gen"
+	pftopMapPidFilter            = "pid_filter"
+	pftopMapPidMappings          = "pid_mappings"
+	pftopMapProgs                = "progs"
+	pftopMapRuleCache            = "rule_cache"
+	pftopMapRules                = "rules"
+	pftopMapScratch              = "scratch"
+	pftopMapSyncSent             = "sync_sent"
+	pftopMapTraces               = "traces"
+	pftopProgProcessExit         = "process_exit"
+	pftopProgSample              = "sample"
+	pftopProgUnwindNative        = "unwind_native"
+	pftopVarFilterPids           = "filter_pids"
+	pftopVarHaveTaskPtRegs       = "have_task_pt_regs"
+	pftopVarSyncIntervalNs       = "sync_interval_ns"
+	pftopVarThreadSize           = "thread_size"
+	pftopVarUnusedCfaKind        = "unused_cfa_kind"
+	pftopVarUnusedCounter        = "unused_counter"
+	pftopVarUnusedDeltaChunk     = "unused_delta_chunk"
+	pftopVarUnusedEvent          = "unused_event"
+	pftopVarUnusedEventKind      = "unused_event_kind"
+	pftopVarUnusedMapCacheEntry  = "unused_map_cache_entry"
+	pftopVarUnusedMappingKind    = "unused_mapping_kind"
+	pftopVarUnusedProgSlot       = "unused_prog_slot"
+	pftopVarUnusedRbpKind        = "unused_rbp_kind"
+	pftopVarUnusedRuleCacheEntry = "unused_rule_cache_entry"
+	pftopVarUnusedStatus         = "unused_status"
+	pftopVarUnusedTrace          = "unused_trace"
 )
 
 // loadPftop returns the embedded CollectionSpec for pftop.
@@ -271,9 +297,12 @@ type pftopMapSpecs struct {
 	DeltaPages  *ebpf.MapSpec `ebpf:"delta_pages"`
 	Deltas      *ebpf.MapSpec `ebpf:"deltas"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
+	MapCache    *ebpf.MapSpec `ebpf:"map_cache"`
+	MappingGen  *ebpf.MapSpec `ebpf:"mapping_gen"`
 	PidFilter   *ebpf.MapSpec `ebpf:"pid_filter"`
 	PidMappings *ebpf.MapSpec `ebpf:"pid_mappings"`
 	Progs       *ebpf.MapSpec `ebpf:"progs"`
+	RuleCache   *ebpf.MapSpec `ebpf:"rule_cache"`
 	Rules       *ebpf.MapSpec `ebpf:"rules"`
 	Scratch     *ebpf.MapSpec `ebpf:"scratch"`
 	SyncSent    *ebpf.MapSpec `ebpf:"sync_sent"`
@@ -284,20 +313,22 @@ type pftopMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type pftopVariableSpecs struct {
-	FilterPids        *ebpf.VariableSpec `ebpf:"filter_pids"`
-	HaveTaskPtRegs    *ebpf.VariableSpec `ebpf:"have_task_pt_regs"`
-	SyncIntervalNs    *ebpf.VariableSpec `ebpf:"sync_interval_ns"`
-	ThreadSize        *ebpf.VariableSpec `ebpf:"thread_size"`
-	UnusedCfaKind     *ebpf.VariableSpec `ebpf:"unused_cfa_kind"`
-	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
-	UnusedDeltaChunk  *ebpf.VariableSpec `ebpf:"unused_delta_chunk"`
-	UnusedEvent       *ebpf.VariableSpec `ebpf:"unused_event"`
-	UnusedEventKind   *ebpf.VariableSpec `ebpf:"unused_event_kind"`
-	UnusedMappingKind *ebpf.VariableSpec `ebpf:"unused_mapping_kind"`
-	UnusedProgSlot    *ebpf.VariableSpec `ebpf:"unused_prog_slot"`
-	UnusedRbpKind     *ebpf.VariableSpec `ebpf:"unused_rbp_kind"`
-	UnusedStatus      *ebpf.VariableSpec `ebpf:"unused_status"`
-	UnusedTrace       *ebpf.VariableSpec `ebpf:"unused_trace"`
+	FilterPids           *ebpf.VariableSpec `ebpf:"filter_pids"`
+	HaveTaskPtRegs       *ebpf.VariableSpec `ebpf:"have_task_pt_regs"`
+	SyncIntervalNs       *ebpf.VariableSpec `ebpf:"sync_interval_ns"`
+	ThreadSize           *ebpf.VariableSpec `ebpf:"thread_size"`
+	UnusedCfaKind        *ebpf.VariableSpec `ebpf:"unused_cfa_kind"`
+	UnusedCounter        *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedDeltaChunk     *ebpf.VariableSpec `ebpf:"unused_delta_chunk"`
+	UnusedEvent          *ebpf.VariableSpec `ebpf:"unused_event"`
+	UnusedEventKind      *ebpf.VariableSpec `ebpf:"unused_event_kind"`
+	UnusedMapCacheEntry  *ebpf.VariableSpec `ebpf:"unused_map_cache_entry"`
+	UnusedMappingKind    *ebpf.VariableSpec `ebpf:"unused_mapping_kind"`
+	UnusedProgSlot       *ebpf.VariableSpec `ebpf:"unused_prog_slot"`
+	UnusedRbpKind        *ebpf.VariableSpec `ebpf:"unused_rbp_kind"`
+	UnusedRuleCacheEntry *ebpf.VariableSpec `ebpf:"unused_rule_cache_entry"`
+	UnusedStatus         *ebpf.VariableSpec `ebpf:"unused_status"`
+	UnusedTrace          *ebpf.VariableSpec `ebpf:"unused_trace"`
 }
 
 // pftopObjects contains all objects after they have been loaded into the kernel.
@@ -324,9 +355,12 @@ type pftopMaps struct {
 	DeltaPages  *ebpf.Map `ebpf:"delta_pages"`
 	Deltas      *ebpf.Map `ebpf:"deltas"`
 	Events      *ebpf.Map `ebpf:"events"`
+	MapCache    *ebpf.Map `ebpf:"map_cache"`
+	MappingGen  *ebpf.Map `ebpf:"mapping_gen"`
 	PidFilter   *ebpf.Map `ebpf:"pid_filter"`
 	PidMappings *ebpf.Map `ebpf:"pid_mappings"`
 	Progs       *ebpf.Map `ebpf:"progs"`
+	RuleCache   *ebpf.Map `ebpf:"rule_cache"`
 	Rules       *ebpf.Map `ebpf:"rules"`
 	Scratch     *ebpf.Map `ebpf:"scratch"`
 	SyncSent    *ebpf.Map `ebpf:"sync_sent"`
@@ -339,9 +373,12 @@ func (m *pftopMaps) Close() error {
 		m.DeltaPages,
 		m.Deltas,
 		m.Events,
+		m.MapCache,
+		m.MappingGen,
 		m.PidFilter,
 		m.PidMappings,
 		m.Progs,
+		m.RuleCache,
 		m.Rules,
 		m.Scratch,
 		m.SyncSent,
@@ -353,20 +390,22 @@ func (m *pftopMaps) Close() error {
 //
 // It can be passed to loadPftopObjects or ebpf.CollectionSpec.LoadAndAssign.
 type pftopVariables struct {
-	FilterPids        *ebpf.Variable `ebpf:"filter_pids"`
-	HaveTaskPtRegs    *ebpf.Variable `ebpf:"have_task_pt_regs"`
-	SyncIntervalNs    *ebpf.Variable `ebpf:"sync_interval_ns"`
-	ThreadSize        *ebpf.Variable `ebpf:"thread_size"`
-	UnusedCfaKind     *ebpf.Variable `ebpf:"unused_cfa_kind"`
-	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
-	UnusedDeltaChunk  *ebpf.Variable `ebpf:"unused_delta_chunk"`
-	UnusedEvent       *ebpf.Variable `ebpf:"unused_event"`
-	UnusedEventKind   *ebpf.Variable `ebpf:"unused_event_kind"`
-	UnusedMappingKind *ebpf.Variable `ebpf:"unused_mapping_kind"`
-	UnusedProgSlot    *ebpf.Variable `ebpf:"unused_prog_slot"`
-	UnusedRbpKind     *ebpf.Variable `ebpf:"unused_rbp_kind"`
-	UnusedStatus      *ebpf.Variable `ebpf:"unused_status"`
-	UnusedTrace       *ebpf.Variable `ebpf:"unused_trace"`
+	FilterPids           *ebpf.Variable `ebpf:"filter_pids"`
+	HaveTaskPtRegs       *ebpf.Variable `ebpf:"have_task_pt_regs"`
+	SyncIntervalNs       *ebpf.Variable `ebpf:"sync_interval_ns"`
+	ThreadSize           *ebpf.Variable `ebpf:"thread_size"`
+	UnusedCfaKind        *ebpf.Variable `ebpf:"unused_cfa_kind"`
+	UnusedCounter        *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedDeltaChunk     *ebpf.Variable `ebpf:"unused_delta_chunk"`
+	UnusedEvent          *ebpf.Variable `ebpf:"unused_event"`
+	UnusedEventKind      *ebpf.Variable `ebpf:"unused_event_kind"`
+	UnusedMapCacheEntry  *ebpf.Variable `ebpf:"unused_map_cache_entry"`
+	UnusedMappingKind    *ebpf.Variable `ebpf:"unused_mapping_kind"`
+	UnusedProgSlot       *ebpf.Variable `ebpf:"unused_prog_slot"`
+	UnusedRbpKind        *ebpf.Variable `ebpf:"unused_rbp_kind"`
+	UnusedRuleCacheEntry *ebpf.Variable `ebpf:"unused_rule_cache_entry"`
+	UnusedStatus         *ebpf.Variable `ebpf:"unused_status"`
+	UnusedTrace          *ebpf.Variable `ebpf:"unused_trace"`
 }
 
 // pftopPrograms contains all programs after they have been loaded into the kernel.

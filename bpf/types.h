@@ -11,6 +11,8 @@
 #define DELTA_PAGE_BITS 16  /* stack-delta pages cover 64 KiB of text */
 #define BSEARCH_STEPS 17    /* enough for 65536 deltas in one page */
 #define DELTA_CHUNK 2       /* deltas per element of the deltas array */
+#define MAP_CACHE_SLOTS 64  /* per-CPU cache of mappings found in the trie */
+#define RULE_CACHE_SLOTS 1024 /* per-CPU cache of rules found by address */
 
 /* Tail-call slots of the program array. */
 enum prog_slot {
@@ -124,6 +126,27 @@ struct rule {
 	__u16 pad;
 	__s32 cfa_off;
 	__s32 rbp_off;
+};
+
+/* A per-CPU cache slot of a mapping found in the trie. The trie lookup
+ * is the costliest step of a frame; a busy process's frames fall in the
+ * same few mappings sample after sample. Entries are valid only while
+ * the mapping generation they were filled under is current. */
+struct map_cache_entry {
+	__u64 gen;
+	__u32 pid;
+	__u32 pad;
+	struct mapping m;
+};
+
+/* A per-CPU cache slot of the rule for one address of one file. A rule
+ * depends only on the file's content, which its ID names, so entries
+ * never go stale; the return addresses of a busy stack repeat. */
+struct rule_cache_entry {
+	__u64 file_id;
+	__u64 addr;
+	struct rule r;
+	__u32 pad;
 };
 
 struct frame {

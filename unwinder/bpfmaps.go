@@ -20,6 +20,9 @@ type Maps interface {
 	PutDeltas(start uint32, entries []uint32) error
 	PutPages(keys []bpf.PageKey, vals []bpf.PageVal) error
 	DeletePages(keys []bpf.PageKey) error
+	// MappingsDropped says mappings of a live process were removed or
+	// replaced, so the BPF side stops using mappings it cached.
+	MappingsDropped() error
 }
 
 // KernelMaps writes the maps of loaded BPF objects.
@@ -37,6 +40,19 @@ func (k KernelMaps) DeleteMapping(key bpf.MappingKey) error {
 		return nil
 	}
 	return err
+}
+
+func (k KernelMaps) MappingsDropped() error {
+	var gen uint64
+	if err := k.Objs.MappingGen.Lookup(uint32(0), &gen); err != nil {
+		return fmt.Errorf("read mapping generation: %w", err)
+	}
+	// BPF bumps it too, atomically, on process exits; a bump of its lost
+	// to this read-modify-write still leaves the generation changed.
+	if err := k.Objs.MappingGen.Update(uint32(0), gen+1, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("bump mapping generation: %w", err)
+	}
+	return nil
 }
 
 func (k KernelMaps) PutRule(idx uint16, r bpf.Rule) error {

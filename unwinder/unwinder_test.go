@@ -193,15 +193,17 @@ type fakeMaps struct {
 	pages    map[bpf.PageKey]bpf.PageVal
 	deltas   map[uint32]uint32
 	rules    map[uint16]bpf.Rule
+	dropped  int
 }
 
 func newFakeMaps() *fakeMaps {
-	return &fakeMaps{map[bpf.MappingKey]bpf.Mapping{}, map[bpf.PageKey]bpf.PageVal{}, map[uint32]uint32{}, map[uint16]bpf.Rule{}}
+	return &fakeMaps{mappings: map[bpf.MappingKey]bpf.Mapping{}, pages: map[bpf.PageKey]bpf.PageVal{}, deltas: map[uint32]uint32{}, rules: map[uint16]bpf.Rule{}}
 }
 
 func (f *fakeMaps) PutMapping(k bpf.MappingKey, v bpf.Mapping) error { f.mappings[k] = v; return nil }
 func (f *fakeMaps) DeleteMapping(k bpf.MappingKey) error             { delete(f.mappings, k); return nil }
 func (f *fakeMaps) PutRule(i uint16, r bpf.Rule) error               { f.rules[i] = r; return nil }
+func (f *fakeMaps) MappingsDropped() error                           { f.dropped++; return nil }
 func (f *fakeMaps) PutDeltas(start uint32, e []uint32) error {
 	for i, v := range e {
 		f.deltas[start+uint32(i)] = v
