@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -359,4 +360,86 @@ func TestLayoutsMatchDWARF(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDebugOffsetsMatchDWARF checks the positions parseDebugOffsets reads
+// in 3.13's _Py_DebugOffsets against its DWARF, and that what the runtime
+// publishes agrees with the table.
+func TestDebugOffsetsMatchDWARF(t *testing.T) {
+	var py *installedPython
+	for _, p := range installedPythons(t) {
+		if p.Version.Major == 3 && p.Version.Minor == 13 {
+			py = &p
+		}
+	}
+	if py == nil {
+		t.Skip("CPython 3.13 is not installed under /root/.pyenv/versions")
+	}
+	types, err := loadDWARFTypes(py.Lib, dwarfTypeNames)
+	if err != nil {
+		t.Skipf("no DWARF in %s: %v", py.Lib, err)
+	}
+	for _, c := range []struct {
+		path string
+		got  int
+	}{
+		{"cookie", dbgCookie}, {"version", dbgVersion}, {"free_threaded", dbgFreeThreaded},
+		{"runtime_state.interpreters_head", dbgRuntimeInterpHead},
+		{"interpreter_state.size", dbgInterpSize}, {"interpreter_state.threads_head", dbgInterpThreadsHead},
+		{"thread_state.size", dbgTstateSize}, {"thread_state.next", dbgTstateNext},
+		{"thread_state.current_frame", dbgTstateFrame}, {"thread_state.thread_id", dbgTstateThreadID},
+		{"interpreter_frame.size", dbgFrameSize}, {"interpreter_frame.previous", dbgFramePrevious},
+		{"interpreter_frame.executable", dbgFrameExecutable}, {"interpreter_frame.instr_ptr", dbgFrameInstrPtr},
+		{"interpreter_frame.owner", dbgFrameOwner}, {"code_object.size", dbgCodeSize},
+		{"code_object.filename", dbgCodeFilename}, {"code_object.name", dbgCodeName},
+		{"code_object.qualname", dbgCodeQualname}, {"code_object.linetable", dbgCodeLinetable},
+		{"code_object.firstlineno", dbgCodeFirstLineNo}, {"code_object.co_code_adaptive", dbgCodeAdaptive},
+		{"bytes_object.ob_sval", dbgBytesSval}, {"unicode_object.state", dbgUnicodeState},
+		{"unicode_object.asciiobject_size", dbgUnicodeASCIISize}, {"sizeof", dbgSize313},
+	} {
+		want, err := types.offset("_Py_DebugOffsets", c.path)
+		if err != nil {
+			t.Errorf("%s: %v", c.path, err)
+		} else if uint32(c.got) != want {
+			t.Errorf("_Py_DebugOffsets.%s at %d, DWARF says %d", c.path, c.got, want)
+		}
+	}
+	// The initial value of _PyRuntime in the file holds the offsets.
+	f, err := elf.Open(py.Lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms := readSyms(f, true)
+	rt, ok := syms["_PyRuntime"]
+	if !ok {
+		t.Fatal("no _PyRuntime")
+	}
+	b, err := readVA(f, rt.Value, dbgSize313)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseDebugOffsets(b, py.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := layoutFor(py.Version)
+	if got != want {
+		t.Errorf("published debug offsets\n%+v\ndiffer from the table\n%+v", got, want)
+	}
+	// A record for another version, or a damaged one, is refused.
+	if _, err := parseDebugOffsets(b, Version{3, 14, 0}); err == nil {
+		t.Error("offsets for 3.13 accepted as 3.14's")
+	}
+	bad := slices.Clone(b)
+	bad[dbgTstateNext] = 0xff
+	bad[dbgTstateNext+1] = 0xff
+	if _, err := parseDebugOffsets(bad, py.Version); err == nil {
+		t.Error("a member beyond its structure's size was accepted")
+	}
+	bad = slices.Clone(b)
+	bad[dbgFreeThreaded] = 1
+	if _, err := parseDebugOffsets(bad, py.Version); err == nil {
+		t.Error("a free-threaded build was accepted")
+	}
 }
