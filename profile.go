@@ -199,6 +199,7 @@ func (p *profiler) readEvents() {
 
 func (p *profiler) readTraces() {
 	defer close(p.done)
+	time.Sleep(p.cfg.StallReader) // 0 unless a test fills the ring
 	var s sampler.Sample
 	t := aggregate.Trace{}
 	for {
