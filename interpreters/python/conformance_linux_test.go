@@ -79,7 +79,7 @@ func TestConformance(t *testing.T) {
 			t.Run(strings.TrimSuffix(script, ".py"), func(t *testing.T) {
 				path := targetPath(t, script)
 				tg := target{readMarkers(t, path), path, py.Version}
-				cmd, _, _ := startPython(t, py.Exe, tg.path)
+				cmd, _, _ := startPython(t, nil, py.Exe, tg.path)
 				p := detectWhenReady(t, cmd.Process.Pid)
 				if p.Version.Major != py.Version.Major || p.Version.Minor != py.Version.Minor {
 					t.Fatalf("Detect says %v, want %d.%d", p.Version, py.Version.Major, py.Version.Minor)

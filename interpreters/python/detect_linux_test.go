@@ -1,11 +1,14 @@
 package python
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/pftop/pftop/internal/testutil"
 )
@@ -37,7 +40,7 @@ func TestDetectGone(t *testing.T) {
 		t.Skip("no CPython installed")
 	}
 	py := have[len(have)-1]
-	cmd, _, _ := startPython(t, py.Exe, targetPath(t, "chain.py"))
+	cmd, _, _ := startPython(t, nil, py.Exe, targetPath(t, "chain.py"))
 	pid := cmd.Process.Pid
 	p := detectWhenReady(t, pid)
 	th, err := p.Threads()
@@ -72,3 +75,64 @@ func TestDetectGone(t *testing.T) {
 	}
 }
 
+
+// TestDetectStripped runs each version with its libpython stripped of
+// .symtab (as distributions ship it): interp_head (2.7, 3.6) then comes
+// from decoding PyInterpreterState_Head, and everything else from .dynsym.
+func TestDetectStripped(t *testing.T) {
+	testutil.RequirePrivileges(t)
+	strip, err := exec.LookPath("strip")
+	if err != nil {
+		t.Skip("strip (binutils) is not installed")
+	}
+	forEachPython(t, func(t *testing.T, py installedPython) {
+		dir := t.TempDir()
+		lib := filepath.Join(dir, filepath.Base(py.Lib))
+		if out, err := exec.Command(strip, "--strip-all", "-o", lib, py.Lib).CombinedOutput(); err != nil {
+			t.Fatalf("strip: %v\n%s", err, out)
+		}
+		f, err := elf.Open(lib)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, symErr := f.Symbols()
+		f.Close()
+		if !errors.Is(symErr, elf.ErrNoSymbols) {
+			t.Fatalf("stripped library still has .symtab: %v", symErr)
+		}
+		path := targetPath(t, "chain.py")
+		cmd, _, _ := startPython(t, []string{"LD_LIBRARY_PATH=" + dir}, py.Exe, path)
+		p := detectWhenReady(t, cmd.Process.Pid)
+		if p.Path != lib {
+			t.Fatalf("detected %s, want the stripped %s", p.Path, lib)
+		}
+		if p.Version != py.Version {
+			t.Errorf("version %v, want %v", p.Version, py.Version)
+		}
+		// The same addresses as the unstripped file's symbols give.
+		full, err := elf.Open(py.Lib)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer full.Close()
+		syms := readSyms(full, true)
+		bias := p.EvalStart - func() uint64 { s, _ := syms.evalSymbol(); return s.Value }()
+		want := bias + syms["interp_head"].Value
+		if rt, ok := syms["_PyRuntime"]; ok {
+			l, _ := layoutFor(py.Version)
+			want = bias + rt.Value + uint64(l.RuntimeInterpHead)
+		}
+		if p.InterpHead != want {
+			t.Errorf("InterpHead %#x, want %#x", p.InterpHead, want)
+		}
+		tg := target{readMarkers(t, path), path, py.Version}
+		deadline := time.Now().Add(20 * time.Second)
+		for !checkChain(nil, snapshot(t, p), tg) {
+			if time.Now().After(deadline) {
+				checkChain(t, snapshot(t, p), tg)
+				t.Fatal("the chain never appeared")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}

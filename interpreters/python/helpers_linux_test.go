@@ -96,11 +96,12 @@ func targetPath(t testing.TB, name string) string {
 	return filepath.Join(testutil.RepoRoot(t), "testdata", "targets", "python", name)
 }
 
-// startPython runs python on args and kills it when the test ends. Its
+// startPython runs python on args (with env added to the environment) and kills it when the test ends. Its
 // stdin is a pipe the test may use to release it.
-func startPython(t *testing.T, exe string, args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+func startPython(t *testing.T, env []string, exe string, args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
 	t.Helper()
 	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

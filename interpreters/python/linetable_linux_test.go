@@ -51,7 +51,7 @@ func TestLineTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	forEachInterpreter(t, func(t *testing.T, py interpreter) {
-		cmd, stdin, stdout := startPython(t, py.Exe, script)
+		cmd, stdin, stdout := startPython(t, nil, py.Exe, script)
 		defer stdin.Close()
 		var codes []interpCode
 		if err := json.NewDecoder(stdout).Decode(&codes); err != nil {
