@@ -75,7 +75,6 @@ func TestDetectGone(t *testing.T) {
 	}
 }
 
-
 // TestDetectStripped runs each version with its libpython stripped of
 // .symtab (as distributions ship it): interp_head (2.7, 3.6) then comes
 // from decoding PyInterpreterState_Head, and everything else from .dynsym.
