@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
+	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
 	"github.com/pftop/pftop/bpf"
@@ -55,8 +57,8 @@ func (CheckCmd) Run() error {
 	rel := string(bytes.TrimRight(uts.Release[:], "\x00"))
 	line(true, "kernel", rel+" (pftop needs 5.10 or newer)")
 
-	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
-		line(false, "BTF", "no /sys/kernel/btf/vmlinux: use a kernel built with CONFIG_DEBUG_INFO_BTF=y")
+	if err := kernelBTF(); err != nil {
+		line(false, "BTF", err.Error()+": use a kernel built with CONFIG_DEBUG_INFO_BTF=y")
 	} else {
 		line(true, "BTF", "/sys/kernel/btf/vmlinux")
 	}
@@ -73,7 +75,13 @@ func (CheckCmd) Run() error {
 
 	if b, err := os.ReadFile("/proc/sys/kernel/perf_event_paranoid"); err == nil {
 		v := strings.TrimSpace(string(b))
-		line(true, "perf_event_paranoid", v+" (root and CAP_PERFMON are not limited by it)")
+		// Sampling every CPU needs CAP_PERFMON (or root), or a paranoid
+		// level of -1 for anyone.
+		if n, err := strconv.Atoi(v); err == nil && n > -1 && !root && !haveBPFCaps() {
+			line(false, "perf_event_paranoid", v+": without root or CAP_PERFMON, sampling every CPU needs it at -1 (sysctl kernel.perf_event_paranoid=-1); better run with sudo")
+		} else {
+			line(true, "perf_event_paranoid", v+" (root and CAP_PERFMON are not limited by it)")
+		}
 	}
 
 	var rl unix.Rlimit
@@ -98,6 +106,18 @@ func (CheckCmd) Run() error {
 	}
 	if !ok {
 		return &exitError{code: exitNoPriv, err: errors.New("this box cannot run pftop as is; see the FAIL lines above")}
+	}
+	return nil
+}
+
+// kernelBTF says whether the kernel's type information can be read. The
+// BPF programs are compiled once and relocated to the running kernel's
+// structure layouts with it (CO-RE): without it they cannot load. The
+// parsed types are cached, so the load that follows does not read them
+// again.
+func kernelBTF() error {
+	if _, err := btf.LoadKernelSpec(); err != nil {
+		return fmt.Errorf("cannot read the kernel's BTF type information: %w", err)
 	}
 	return nil
 }

@@ -115,6 +115,9 @@ func startProfiler(ctx context.Context, cfg Common, history time.Duration, opts 
 	} else {
 		p.pids = map[uint32]bool{}
 	}
+	if err := kernelBTF(); err != nil {
+		return nil, &exitError{code: exitNoPriv, err: fmt.Errorf("%w\npftop's BPF programs adapt to this kernel with its BTF (CO-RE) and cannot load without it: use a kernel built with CONFIG_DEBUG_INFO_BTF=y (the default of every major distribution since 2020); `pftop check` says more", err)}
+	}
 	if p.objs, err = bpf.Load(bpf.Options{PIDs: filter}); err != nil {
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EPERM) {
 			return nil, errNoPrivilege(err)

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pftop/pftop/aggregate"
 )
 
@@ -32,6 +34,11 @@ func (c *RecordCmd) Run() error {
 	fw, err := newForwarder(c.OTLPFlags, c.Frequency, os.Stderr)
 	if err != nil {
 		return err
+	}
+	if c.Output != "-" {
+		if err := checkOutputDir(c.Output); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("-o %s: %w", c.Output, err)}
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
@@ -116,6 +123,26 @@ func writeOutput(path string, write func(io.Writer) error) error {
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+// checkOutputDir fails when path could not be written by writeOutput,
+// before sampling, so a long recording is not lost at its end.
+func checkOutputDir(path string) error {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&(os.ModeDevice|os.ModeCharDevice|os.ModeNamedPipe) != 0 {
+		return nil // written in place
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
+		return fmt.Errorf("cannot write in %s: %w", dir, err)
 	}
 	return nil
 }

@@ -32,6 +32,11 @@ func (c *TopCmd) Run() error {
 	if err != nil {
 		return err
 	}
+	if !c.Batch {
+		if err := checkOutputDir(filepath.Join(c.SnapshotDir, "snapshot")); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("--snapshot-dir %s: %w", c.SnapshotDir, err)}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	// In the live view, -p/--comm/--container only preset filters the
