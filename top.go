@@ -32,7 +32,10 @@ func (c *TopCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	if !c.Batch {
+	// A snapshot directory given on purpose must be usable; the default
+	// (the working directory) is checked only when `s` is pressed, so the
+	// live view starts anywhere.
+	if !c.Batch && c.SnapshotDir != "." {
 		if err := checkOutputDir(filepath.Join(c.SnapshotDir, "snapshot")); err != nil {
 			return &exitError{code: exitUsage, err: fmt.Errorf("--snapshot-dir %s: %w", c.SnapshotDir, err)}
 		}
