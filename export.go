@@ -241,7 +241,7 @@ func loadSymbolizer(p *profiler) *frameSymbolizer {
 	if err != nil && !p.cfg.NoKernel {
 		fmt.Fprintf(os.Stderr, "pftop: warning: kernel symbols: %v\n", err)
 	}
-	return newFrameSymbolizer(p.mgr, ksyms, p.cfg.DebugDir)
+	return newFrameSymbolizer(p.mgr, p.interp, ksyms, p.cfg.DebugDir)
 }
 
 // otlpResolver tells the encoder about executables through the

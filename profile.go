@@ -29,6 +29,8 @@ type profiler struct {
 	objs  *bpf.Objects
 	smp   *sampler.Sampler
 	mgr   *unwinder.Manager
+	// interp detects interpreter processes and names their frames.
+	interp *interpreters
 	store *aggregate.Store
 
 	pids    map[uint32]bool // empty: every process
@@ -124,10 +126,12 @@ func startProfiler(ctx context.Context, cfg Common, history time.Duration, opts 
 		}
 		return nil, err
 	}
+	p.interp = newInterpreters(p.objs)
 	p.mgr, err = unwinder.New(unwinder.Config{
 		Maps:          unwinder.KernelMaps{Objs: p.objs},
 		DeltaCapacity: p.objs.DeltaCapacity,
 		Self:          os.Getpid(),
+		Synced:        p.interp.synced,
 	})
 	if err != nil {
 		return nil, err
@@ -193,6 +197,7 @@ func (p *profiler) readEvents() {
 			}
 		case bpf.EventExit:
 			p.mgr.Exit(ev.PID)
+			p.interp.exit(ev.PID)
 			p.contMu.Lock()
 			delete(p.containers, ev.PID)
 			p.contMu.Unlock()
@@ -238,6 +243,10 @@ func (p *profiler) readTraces() {
 			}
 		}
 		for _, u := range s.User {
+			if ok, check, lasti := bpf.PythonFrame(u.FileId); ok {
+				t.Frames = append(t.Frames, p.interp.pythonFrame(s.PID, check, lasti, u.Addr))
+				continue
+			}
 			f := aggregate.Frame{Kind: aggregate.KindNative, FileID: u.FileId, Addr: u.Addr}
 			if f.FileID == 0 {
 				if id, addr, ok := p.mgr.Resolve(s.PID, f.Addr); ok {
@@ -289,6 +298,9 @@ func (p *profiler) close() {
 	if p.mgr != nil {
 		p.mgr.Close()
 	}
+	if p.interp != nil {
+		p.interp.close()
+	}
 	if p.objs != nil {
 		p.objs.Close()
 	}
@@ -311,6 +323,9 @@ func (p *profiler) printStats() {
 		ms.Syncs, ms.SyncGone, ms.SyncDenied, ms.SyncFailed, ms.NoUnwindInfo, ms.TableErrors, ms.ExtractionTime.Round(time.Millisecond), ms.BPFMemoryInUse())
 	if ms.LastSyncError != "" {
 		fmt.Fprintf(os.Stderr, "unwinder: last error: %s\n", ms.LastSyncError)
+	}
+	if p.interp != nil {
+		fmt.Fprintln(os.Stderr, p.interp.stats())
 	}
 	fc := time.Duration(p.firstComplete.Load())
 	fmt.Fprintf(os.Stderr, "traces: kept=%d complete=%d first_complete_after=%s read_errors=%d\n",

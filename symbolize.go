@@ -18,6 +18,7 @@ import (
 // each stack's functions.
 type frameSymbolizer struct {
 	mgr       *unwinder.Manager
+	interp    *interpreters    // names Python frames; nil: none recorded
 	ksyms     *symtab.Kallsyms // nil when kallsyms is hidden
 	debugDirs []string         // nil: symtab's default
 
@@ -35,10 +36,11 @@ type symFile struct {
 // runs many of them, and pftop's memory must stay small.
 const dwarfCachePerFile = 8 << 20
 
-func newFrameSymbolizer(mgr *unwinder.Manager, ksyms *symtab.Kallsyms, debugDirs []string) *frameSymbolizer {
+func newFrameSymbolizer(mgr *unwinder.Manager, interp *interpreters, ksyms *symtab.Kallsyms, debugDirs []string) *frameSymbolizer {
 	return &frameSymbolizer{
-		mgr:   mgr,
-		ksyms: ksyms,
+		mgr:    mgr,
+		interp: interp,
+		ksyms:  ksyms,
 		// --debug-dir adds to the system's debug directory.
 		debugDirs: appendDefaultDebugRoot(debugDirs),
 		files:     map[uint64]*symFile{},
@@ -93,6 +95,13 @@ func (s *frameSymbolizer) symbolizeLocked(f aggregate.Frame) aggregate.Location 
 	switch f.Kind {
 	case aggregate.KindError:
 		return aggregate.Location{Function: "[unwind error: " + bpf.Status(f.Addr).String() + "]", Module: "[pftop]"}
+	case aggregate.KindPython:
+		if s.interp != nil {
+			if loc, ok := s.interp.location(f.FileID); ok {
+				return loc
+			}
+		}
+		return aggregate.Location{Function: "[unknown python frame]", Module: "[python]"}
 	case aggregate.KindKernel:
 		if s.ksyms != nil {
 			if name, mod, ok := s.ksyms.Lookup(f.Addr); ok {

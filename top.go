@@ -60,7 +60,7 @@ func (c *TopCmd) Run() error {
 	}
 	defer p.close()
 	ksyms, _ := symtab.LoadKallsyms()
-	src := newLiveSource(p, newFrameSymbolizer(p.mgr, ksyms, c.DebugDir))
+	src := newLiveSource(p, newFrameSymbolizer(p.mgr, p.interp, ksyms, c.DebugDir))
 	src.fw = fw
 	fw.start(ctx, p, src.sym)
 

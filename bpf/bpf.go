@@ -11,6 +11,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -107,6 +108,7 @@ type Options struct {
 // Objects are the loaded programs and maps. Close releases them.
 type Objects struct {
 	pftopObjects
+	interpMu sync.Mutex // serializes read-modify-writes of the interp_pids bitmap
 	// Variant names the load-time choices made by probing, for `pftop check`.
 	Variant string
 	// DeltaCapacity is the number of deltas the Deltas map holds.
@@ -199,6 +201,9 @@ const (
 	CounterEventsFull   = Counter(pftopCounterC_EVENTS_FULL)
 	CounterExits        = Counter(pftopCounterC_EXITS)
 	CounterFiltered     = Counter(pftopCounterC_FILTERED)
+	CounterPyFrames     = Counter(pftopCounterC_PY_FRAMES)
+	CounterPyNoThread   = Counter(pftopCounterC_PY_NO_THREAD)
+	CounterPyRead       = Counter(pftopCounterC_PY_READ)
 	NumCounters         = int(pftopCounterC_COUNTERS)
 )
 
@@ -207,7 +212,8 @@ var counterNames = [NumCounters]string{
 	"err_no_mapping", "err_no_unwind", "err_read", "err_truncated",
 	"err_bad_regs", "err_bad_rule", "err_tail_call", "fp_frames",
 	"delta_frames", "signal_frames", "sync_sent", "sync_limited",
-	"events_full", "exits", "filtered",
+	"events_full", "exits", "filtered", "py_frames", "py_no_thread",
+	"py_read",
 }
 
 // String gives the counter's name as `--stats` prints it.
@@ -231,4 +237,68 @@ func (o *Objects) ReadCounters() ([NumCounters]uint64, error) {
 		}
 	}
 	return out, nil
+}
+
+// PyProc is what the BPF walker needs of a CPython process.
+type PyProc = pftopPyProc
+
+// InterpreterFrameTag is the top byte of the file ID of a frame recorded by
+// an interpreter walker; native file IDs never have it.
+const InterpreterFrameTag = 0xFE
+
+// PyFrameBlock bounds the frame offsets of a PyProc: the walker reads this
+// many bytes of each frame.
+const PyFrameBlock = 128
+
+// PythonFrame decodes a user frame's file ID: whether a CPython walker
+// recorded it, the low 24 bits of its code object's co_firstlineno, and
+// its instruction offset (see interpreters/python.Process.Symbolize).
+func PythonFrame(fileID uint64) (ok bool, check uint32, lasti int32) {
+	if fileID>>56 != InterpreterFrameTag {
+		return false, 0, 0
+	}
+	return true, uint32(fileID>>32) & 0xffffff, int32(uint32(fileID))
+}
+
+// SetPython makes the walker record pid's Python frames.
+func (o *Objects) SetPython(pid uint32, p PyProc) error {
+	for _, off := range []uint32{p.FrameBack, p.FrameCode, p.FrameLasti, p.FrameOwner} {
+		if off+8 > PyFrameBlock {
+			return fmt.Errorf("python walker for %d: frame offset %d beyond the %d bytes read", pid, off, PyFrameBlock)
+		}
+	}
+	if err := o.PyProcs.Put(pid, &p); err != nil {
+		return fmt.Errorf("python walker for %d: %w", pid, err)
+	}
+	return o.setInterpBit(pid, true)
+}
+
+// ClearPython forgets pid's Python layout; unknown PIDs are no error.
+func (o *Objects) ClearPython(pid uint32) error {
+	if err := o.setInterpBit(pid, false); err != nil {
+		return err
+	}
+	if err := o.PyProcs.Delete(pid); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("forget python process %d: %w", pid, err)
+	}
+	return nil
+}
+
+func (o *Objects) setInterpBit(pid uint32, on bool) error {
+	o.interpMu.Lock()
+	defer o.interpMu.Unlock()
+	word := pid / 64
+	var bits uint64
+	if err := o.InterpPids.Lookup(word, &bits); err != nil {
+		return fmt.Errorf("interpreter pid %d: %w", pid, err)
+	}
+	if on {
+		bits |= 1 << (pid % 64)
+	} else {
+		bits &^= 1 << (pid % 64)
+	}
+	if err := o.InterpPids.Update(word, bits, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("interpreter pid %d: %w", pid, err)
+	}
+	return nil
 }

@@ -19,10 +19,15 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Minimal CO-RE view of the kernel's task_struct: relocated against the
  * running kernel's BTF, so the offsets are never hard-coded. */
+struct thread_struct {
+	unsigned long fsbase;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	unsigned int flags;
 	void *stack;
 	void *mm;
+	struct thread_struct thread;
 } __attribute__((preserve_access_index));
 
 #define PF_KTHREAD 0x00200000
@@ -86,6 +91,30 @@ struct {
 	__uint(max_entries, RULE_CACHE_SLOTS);
 } rule_cache SEC(".maps");
 
+/* CPython processes by PID, with a bitmap in front so that samples of
+ * other processes pay an array read, not a hash lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, INTERP_PID_WORDS);
+} interp_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct py_proc);
+	__uint(max_entries, 4096);
+} py_procs SEC(".maps");
+
+/* Thread state per TID, checked against the thread before each use. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, struct py_thread);
+	__uint(max_entries, 16384);
+} py_threads SEC(".maps");
+
 struct unwind_state {
 	__u64 pc;
 	__u64 sp;
@@ -106,7 +135,14 @@ struct unwind_state {
 	__u32 n_delta;
 	__u32 n_fp;
 	__u32 n_signal;
-	__u32 pad;
+	__u32 n_py;
+	/* CPython: the process's layout, and the next Python frame to
+	 * record once the thread's frame chain has been found. */
+	__u32 py_on;     /* the process runs CPython */
+	__u32 py_loaded; /* py_frame holds the thread's chain */
+	__u64 py_frame;
+	struct py_proc py;
+	__u8 py_buf[PY_FRAME_BLOCK + 8];
 	struct trace trace;
 };
 
@@ -171,6 +207,8 @@ const enum prog_slot *unused_prog_slot __attribute__((unused));
 const struct delta_chunk *unused_delta_chunk __attribute__((unused));
 const struct map_cache_entry *unused_map_cache_entry __attribute__((unused));
 const struct rule_cache_entry *unused_rule_cache_entry __attribute__((unused));
+const struct py_proc *unused_py_proc __attribute__((unused));
+const struct py_thread *unused_py_thread __attribute__((unused));
 
 static __always_inline void count_n(__u32 c, __u64 n)
 {
@@ -240,6 +278,8 @@ static __always_inline int finish(struct unwind_state *st, __u32 status)
 		count_n(C_FP_FRAMES, st->n_fp);
 	if (st->n_signal)
 		count_n(C_SIGNAL_FRAMES, st->n_signal);
+	if (st->n_py)
+		count_n(C_PY_FRAMES, st->n_py);
 	switch (status) {
 	case STATUS_NO_MAPPING: count(C_ERR_NO_MAPPING); break;
 	case STATUS_NO_UNWIND: count(C_ERR_NO_UNWIND); break;
@@ -300,6 +340,143 @@ static __always_inline int read_user_u64(__u64 addr, __u64 *out)
 	return bpf_probe_read_user(out, sizeof(*out), (void *)addr);
 }
 
+/* Loads from the Python frame block; offsets come from user space and are
+ * masked into the block (user space checks they fit). */
+static __always_inline __u64 py_u64(struct unwind_state *st, __u32 off)
+{
+	return *(__u64 *)&st->py_buf[off & (PY_FRAME_BLOCK - 1)];
+}
+
+static __always_inline __u32 py_u32(struct unwind_state *st, __u32 off)
+{
+	return *(__u32 *)&st->py_buf[off & (PY_FRAME_BLOCK - 1)];
+}
+
+static __always_inline __u8 py_u8(struct unwind_state *st, __u32 off)
+{
+	return st->py_buf[off & (PY_FRAME_BLOCK - 1)];
+}
+
+/* Finds the innermost Python frame of the sampled thread: its thread
+ * state is the one whose thread_id is the thread's pthread_self(), which
+ * on x86-64 is the FS base the kernel keeps for the task. Threads that do
+ * not hold the GIL are found the same way. */
+static __always_inline __u64 py_thread_frame(struct unwind_state *st, __u32 pid)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
+	__u32 tid = st->trace.tid;
+	__u64 ts = 0, v = 0;
+	struct py_thread *c = bpf_map_lookup_elem(&py_threads, &tid);
+	if (c && c->pid == pid && !bpf_probe_read_user(&v, sizeof(v), (void *)(c->tstate + st->py.tstate_thread_id)) && v == fsbase)
+		ts = c->tstate;
+	if (!ts) {
+		__u64 t = 0;
+		if (bpf_probe_read_user(&t, sizeof(t), (void *)st->py.interp_head) || !t ||
+		    bpf_probe_read_user(&t, sizeof(t), (void *)(t + st->py.interp_threads_head))) {
+			count(C_PY_READ);
+			return 0;
+		}
+		for (int i = 0; i < PY_MAX_THREADS && t; i++) {
+			if (bpf_probe_read_user(&v, sizeof(v), (void *)(t + st->py.tstate_thread_id))) {
+				count(C_PY_READ);
+				return 0;
+			}
+			if (v == fsbase) {
+				ts = t;
+				break;
+			}
+			if (bpf_probe_read_user(&t, sizeof(t), (void *)(t + st->py.tstate_next))) {
+				count(C_PY_READ);
+				return 0;
+			}
+		}
+		if (!ts) {
+			count(C_PY_NO_THREAD);
+			return 0;
+		}
+		struct py_thread nc = { .tstate = ts, .pid = pid };
+		bpf_map_update_elem(&py_threads, &tid, &nc, BPF_ANY);
+	}
+	__u64 f = 0;
+	if (bpf_probe_read_user(&f, sizeof(f), (void *)(ts + st->py.tstate_frame)))
+		return 0;
+	/* 3.11 and 3.12 keep the current frame in the thread's C frame. */
+	if (f && (st->py.version == 0x30b || st->py.version == 0x30c) &&
+	    bpf_probe_read_user(&f, sizeof(f), (void *)(f + st->py.cframe_current_frame)))
+		return 0;
+	return f;
+}
+
+/* Records the Python frames that the eval-loop frame just recorded at
+ * ustack[n-1] runs, in its place: one frame up to 3.10; from 3.11 on the
+ * frames up to the call's entry frame (3.11: the one marked is_entry;
+ * 3.12+: the C stack's own frame, which is skipped). A global function:
+ * verified once, whatever calls it. */
+__noinline int py_visit(__u32 pid)
+{
+	__u32 zero = 0;
+	struct unwind_state *st = bpf_map_lookup_elem(&scratch, &zero);
+	if (!st)
+		return 0;
+	if (!st->py_loaded) {
+		st->py_loaded = 1;
+		st->py_frame = py_thread_frame(st, pid);
+	}
+	__u32 n = st->trace.ustack_len;
+	if (n == 0 || n > MAX_USTACK)
+		return 0;
+	__u32 at = n - 1;
+	__u32 emitted = 0;
+	__u32 ver = st->py.version;
+	for (int i = 0; i < PY_FRAMES_PER_VISIT; i++) {
+		__u64 fr = st->py_frame;
+		if (!fr)
+			break;
+		if (bpf_probe_read_user(st->py_buf, PY_FRAME_BLOCK, (void *)fr)) {
+			/* The frame may end near the end of its mapping:
+			 * a chain that cannot be read ends here. */
+			count(C_PY_READ);
+			st->py_frame = 0;
+			break;
+		}
+		__u64 prev = py_u64(st, st->py.frame_back);
+		if (ver >= 0x30c && py_u8(st, st->py.frame_owner) == 3) {
+			st->py_frame = prev;
+			break;
+		}
+		__u64 code = py_u64(st, st->py.frame_code);
+		__u32 lasti;
+		if (ver >= 0x30b)
+			lasti = (__u32)(py_u64(st, st->py.frame_lasti) - (code + st->py.code_adaptive));
+		else
+			lasti = py_u32(st, st->py.frame_lasti);
+		__u32 first = 0;
+		bpf_probe_read_user(&first, sizeof(first), (void *)(code + st->py.code_firstlineno));
+		/* The barrier keeps the bound checked on the register that
+		 * indexes: 6.1's verifier loses it on a spilled copy. */
+		__u32 idx = at;
+		asm volatile("" : "+r"(idx));
+		if (idx >= MAX_USTACK)
+			break;
+		struct frame *f = &st->trace.ustack[idx];
+		f->file_id = (PY_FRAME_TAG << 56) | ((__u64)(first & 0xffffff) << 32) | lasti;
+		f->addr = code;
+		at++;
+		emitted++;
+		st->py_frame = prev;
+		if (ver < 0x30b)
+			break;
+		if (ver == 0x30b && py_u8(st, st->py.frame_owner))
+			break;
+	}
+	if (emitted) {
+		st->trace.ustack_len = at;
+		st->n_py += emitted;
+	}
+	return emitted;
+}
+
 enum step_result {
 	STEP_NEXT = 0, /* one more frame */
 	STEP_DONE = 1, /* finished: st->trace.status set, trace sent */
@@ -358,6 +535,8 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 	 * last byte instead, so symbolization names the call site. */
 	f->addr = (m ? pc - m->bias : pc) - (st->return_addr ? 1 : 0);
 	t->ustack_len = n + 1;
+	if (st->py_on && pc >= st->py.eval_start && pc < st->py.eval_end)
+		py_visit(pid);
 
 	struct rule r = { .cfa_kind = CFA_INVALID };
 	if (!m) {
@@ -572,7 +751,19 @@ int sample(struct bpf_perf_event_data *ctx)
 	st->return_addr = 0;
 	st->have_last_map = 0;
 	st->have_last_rule = 0;
-	st->n_delta = st->n_fp = st->n_signal = 0;
+	st->n_delta = st->n_fp = st->n_signal = st->n_py = 0;
+	st->py_on = 0;
+	st->py_loaded = 0;
+	st->py_frame = 0;
+	__u32 word = pid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&interp_pids, &word);
+	if (bits && (*bits >> (pid % 64)) & 1) {
+		struct py_proc *pp = bpf_map_lookup_elem(&py_procs, &pid);
+		if (pp) {
+			st->py = *pp;
+			st->py_on = 1;
+		}
+	}
 	__u32 zero = 0;
 	__u64 *gen = bpf_map_lookup_elem(&mapping_gen, &zero);
 	st->gen = gen ? *gen : 0;

@@ -48,7 +48,10 @@ const (
 	pftopCounterC_EVENTS_FULL    pftopCounter = 17
 	pftopCounterC_EXITS          pftopCounter = 18
 	pftopCounterC_FILTERED       pftopCounter = 19
-	pftopCounterC_COUNTERS       pftopCounter = 20
+	pftopCounterC_PY_FRAMES      pftopCounter = 20
+	pftopCounterC_PY_NO_THREAD   pftopCounter = 21
+	pftopCounterC_PY_READ        pftopCounter = 22
+	pftopCounterC_COUNTERS       pftopCounter = 23
 )
 
 type pftopDeltaChunk struct {
@@ -127,6 +130,34 @@ const (
 	pftopProgSlotPROG_SLOTS         pftopProgSlot = 1
 )
 
+type pftopPyProc struct {
+	_                  structs.HostLayout
+	InterpHead         uint64
+	EvalStart          uint64
+	EvalEnd            uint64
+	Version            uint32
+	InterpThreadsHead  uint32
+	TstateNext         uint32
+	TstateThreadId     uint32
+	TstateFrame        uint32
+	CframeCurrentFrame uint32
+	FrameBack          uint32
+	FrameCode          uint32
+	FrameLasti         uint32
+	FrameOwner         uint32
+	CodeFirstlineno    uint32
+	CodeAdaptive       uint32
+	Pad                uint32
+	_                  [4]byte
+}
+
+type pftopPyThread struct {
+	_      structs.HostLayout
+	Tstate uint64
+	Pid    uint32
+	Pad    uint32
+}
+
 type pftopRbpKind uint32
 
 const (
@@ -185,7 +216,12 @@ type pftopUnwindState struct {
 	N_delta      uint32
 	N_fp         uint32
 	N_signal     uint32
-	Pad          uint32
+	N_py         uint32
+	PyOn         uint32
+	PyLoaded     uint32
+	PyFrame      uint64
+	Py           pftopPyProc
+	PyBuf        [136]uint8
 	Trace        pftopTrace
 }
 
@@ -211,11 +247,14 @@ const (
 	pftopMapDeltaPages           = "delta_pages"
 	pftopMapDeltas               = "deltas"
 	pftopMapEvents               = "events"
+	pftopMapInterpPids           = "interp_pids"
 	pftopMapMapCache             = "map_cache"
 	pftopMapMappingGen           = "mapping_gen"
 	pftopMapPidFilter            = "pid_filter"
 	pftopMapPidMappings          = "pid_mappings"
 	pftopMapProgs                = "progs"
+	pftopMapPyProcs              = "py_procs"
+	pftopMapPyThreads            = "py_threads"
 	pftopMapRuleCache            = "rule_cache"
 	pftopMapRules                = "rules"
 	pftopMapScratch              = "scratch"
@@ -236,6 +275,8 @@ const (
 	pftopVarUnusedMapCacheEntry  = "unused_map_cache_entry"
 	pftopVarUnusedMappingKind    = "unused_mapping_kind"
 	pftopVarUnusedProgSlot       = "unused_prog_slot"
+	pftopVarUnusedPyProc         = "unused_py_proc"
+	pftopVarUnusedPyThread       = "unused_py_thread"
 	pftopVarUnusedRbpKind        = "unused_rbp_kind"
 	pftopVarUnusedRuleCacheEntry = "unused_rule_cache_entry"
 	pftopVarUnusedStatus         = "unused_status"
@@ -297,11 +338,14 @@ type pftopMapSpecs struct {
 	DeltaPages  *ebpf.MapSpec `ebpf:"delta_pages"`
 	Deltas      *ebpf.MapSpec `ebpf:"deltas"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
+	InterpPids  *ebpf.MapSpec `ebpf:"interp_pids"`
 	MapCache    *ebpf.MapSpec `ebpf:"map_cache"`
 	MappingGen  *ebpf.MapSpec `ebpf:"mapping_gen"`
 	PidFilter   *ebpf.MapSpec `ebpf:"pid_filter"`
 	PidMappings *ebpf.MapSpec `ebpf:"pid_mappings"`
 	Progs       *ebpf.MapSpec `ebpf:"progs"`
+	PyProcs     *ebpf.MapSpec `ebpf:"py_procs"`
+	PyThreads   *ebpf.MapSpec `ebpf:"py_threads"`
 	RuleCache   *ebpf.MapSpec `ebpf:"rule_cache"`
 	Rules       *ebpf.MapSpec `ebpf:"rules"`
 	Scratch     *ebpf.MapSpec `ebpf:"scratch"`
@@ -325,6 +369,8 @@ type pftopVariableSpecs struct {
 	UnusedMapCacheEntry  *ebpf.VariableSpec `ebpf:"unused_map_cache_entry"`
 	UnusedMappingKind    *ebpf.VariableSpec `ebpf:"unused_mapping_kind"`
 	UnusedProgSlot       *ebpf.VariableSpec `ebpf:"unused_prog_slot"`
+	UnusedPyProc         *ebpf.VariableSpec `ebpf:"unused_py_proc"`
+	UnusedPyThread       *ebpf.VariableSpec `ebpf:"unused_py_thread"`
 	UnusedRbpKind        *ebpf.VariableSpec `ebpf:"unused_rbp_kind"`
 	UnusedRuleCacheEntry *ebpf.VariableSpec `ebpf:"unused_rule_cache_entry"`
 	UnusedStatus         *ebpf.VariableSpec `ebpf:"unused_status"`
@@ -355,11 +401,14 @@ type pftopMaps struct {
 	DeltaPages  *ebpf.Map `ebpf:"delta_pages"`
 	Deltas      *ebpf.Map `ebpf:"deltas"`
 	Events      *ebpf.Map `ebpf:"events"`
+	InterpPids  *ebpf.Map `ebpf:"interp_pids"`
 	MapCache    *ebpf.Map `ebpf:"map_cache"`
 	MappingGen  *ebpf.Map `ebpf:"mapping_gen"`
 	PidFilter   *ebpf.Map `ebpf:"pid_filter"`
 	PidMappings *ebpf.Map `ebpf:"pid_mappings"`
 	Progs       *ebpf.Map `ebpf:"progs"`
+	PyProcs     *ebpf.Map `ebpf:"py_procs"`
+	PyThreads   *ebpf.Map `ebpf:"py_threads"`
 	RuleCache   *ebpf.Map `ebpf:"rule_cache"`
 	Rules       *ebpf.Map `ebpf:"rules"`
 	Scratch     *ebpf.Map `ebpf:"scratch"`
@@ -373,11 +422,14 @@ func (m *pftopMaps) Close() error {
 		m.DeltaPages,
 		m.Deltas,
 		m.Events,
+		m.InterpPids,
 		m.MapCache,
 		m.MappingGen,
 		m.PidFilter,
 		m.PidMappings,
 		m.Progs,
+		m.PyProcs,
+		m.PyThreads,
 		m.RuleCache,
 		m.Rules,
 		m.Scratch,
@@ -402,6 +454,8 @@ type pftopVariables struct {
 	UnusedMapCacheEntry  *ebpf.Variable `ebpf:"unused_map_cache_entry"`
 	UnusedMappingKind    *ebpf.Variable `ebpf:"unused_mapping_kind"`
 	UnusedProgSlot       *ebpf.Variable `ebpf:"unused_prog_slot"`
+	UnusedPyProc         *ebpf.Variable `ebpf:"unused_py_proc"`
+	UnusedPyThread       *ebpf.Variable `ebpf:"unused_py_thread"`
 	UnusedRbpKind        *ebpf.Variable `ebpf:"unused_rbp_kind"`
 	UnusedRuleCacheEntry *ebpf.Variable `ebpf:"unused_rule_cache_entry"`
 	UnusedStatus         *ebpf.Variable `ebpf:"unused_status"`

@@ -13,6 +13,11 @@
 #define DELTA_CHUNK 2       /* deltas per element of the deltas array */
 #define MAP_CACHE_SLOTS 64  /* per-CPU cache of mappings found in the trie */
 #define RULE_CACHE_SLOTS 1024 /* per-CPU cache of rules found by address */
+#define PY_FRAMES_PER_VISIT 32 /* Python frames one eval-loop frame may run */
+#define PY_MAX_THREADS 64   /* thread states searched for the sampled thread */
+#define PY_FRAME_BLOCK 128  /* bytes of a Python frame read at once */
+#define PY_FRAME_TAG 0xFEULL /* top byte of the file_id of a Python frame */
+#define INTERP_PID_WORDS 65536 /* bitmap of interpreter PIDs: 4M PIDs */
 
 /* Tail-call slots of the program array. */
 enum prog_slot {
@@ -80,6 +85,9 @@ enum counter {
 	C_EVENTS_FULL,      /* sync or exit events dropped: ring full */
 	C_EXITS,            /* process exits reported */
 	C_FILTERED,         /* samples of processes outside the PID filter */
+	C_PY_FRAMES,        /* Python frames recorded */
+	C_PY_NO_THREAD,     /* Python samples whose thread state was not found */
+	C_PY_READ,          /* Python walks ended: interpreter memory unreadable */
 	C_COUNTERS,
 };
 
@@ -149,9 +157,42 @@ struct rule_cache_entry {
 	__u32 pad;
 };
 
+/* A CPython process, as interpreters/python detected it: where the
+ * interpreter state is, the eval loop's address range and the offsets of
+ * the fields the walker reads, for its version. */
+struct py_proc {
+	__u64 interp_head; /* address of the first PyInterpreterState* */
+	__u64 eval_start;  /* [eval_start, eval_end): the eval loop */
+	__u64 eval_end;
+	__u32 version;     /* major << 8 | minor */
+	__u32 interp_threads_head;
+	__u32 tstate_next;
+	__u32 tstate_thread_id;
+	__u32 tstate_frame;
+	__u32 cframe_current_frame;
+	__u32 frame_back;
+	__u32 frame_code;
+	__u32 frame_lasti;
+	__u32 frame_owner;
+	__u32 code_firstlineno;
+	__u32 code_adaptive;
+	__u32 pad;
+};
+
+/* The thread state last found for a thread. */
+struct py_thread {
+	__u64 tstate;
+	__u32 pid;
+	__u32 pad;
+};
+
+/* A frame of the trace. Native frames carry the executable's short file
+ * ID (0: no file) and the file address. A Python frame has file_id
+ * PY_FRAME_TAG << 56 | (co_firstlineno & 0xffffff) << 32 | lasti, and
+ * addr the code object's address; no native file ID has that top byte. */
 struct frame {
-	__u64 file_id; /* 0: PC outside any file mapping; addr is the PC */
-	__u64 addr;    /* file address of the PC */
+	__u64 file_id;
+	__u64 addr;
 };
 
 /* One sample. The record sent holds the header, ustack_len user frames

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/pftop/pftop/bpf"
 )
 
 // FileID identifies an executable by content: SHA-256 over its first 4 KiB,
@@ -14,7 +16,16 @@ import (
 type FileID [16]byte
 
 // Short is the ID's first 64 bits, the key the BPF maps use.
-func (id FileID) Short() uint64 { return binary.BigEndian.Uint64(id[:8]) }
+//
+// Frames of interpreters carry bpf.InterpreterFrameTag in their top byte:
+// a native ID with that top byte has it changed, so the two never meet.
+func (id FileID) Short() uint64 {
+	s := binary.BigEndian.Uint64(id[:8])
+	if s>>56 == bpf.InterpreterFrameTag {
+		s ^= 1 << 56
+	}
+	return s
+}
 
 // String prints the ID in hex.
 func (id FileID) String() string { return fmt.Sprintf("%x", id[:]) }

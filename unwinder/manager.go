@@ -37,6 +37,10 @@ type Config struct {
 	Workers int
 	// Self is pftop's own PID: its mappings are synced like any other.
 	Self int
+	// Synced, when set, is called after each sync that found mappings,
+	// with the process's executable mappings, outside the manager's lock:
+	// interpreters detect their runtimes there.
+	Synced func(pid uint32, mappings []Mapping)
 }
 
 // Stats are the manager's counters and gauges.
@@ -241,7 +245,10 @@ func (m *Manager) Sync(pid uint32) error {
 	m.mu.Lock()
 	m.syncing[pid]++
 	m.mu.Unlock()
-	err := m.sync(pid)
+	exec, err := m.sync(pid)
+	if err == nil && len(exec) > 0 && m.cfg.Synced != nil {
+		m.cfg.Synced(pid, exec)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.syncing[pid]--; m.syncing[pid] == 0 {
@@ -277,24 +284,27 @@ func (m *Manager) procPath(pid uint32, parts ...string) string {
 	return filepath.Join(append([]string{m.cfg.ProcRoot, strconv.FormatUint(uint64(pid), 10)}, parts...)...)
 }
 
-func (m *Manager) sync(pid uint32) error {
+// sync publishes pid's mappings and returns its executable ones.
+func (m *Manager) sync(pid uint32) ([]Mapping, error) {
 	f, err := os.Open(m.procPath(pid, "maps"))
 	if err != nil {
-		return fmt.Errorf("sync %d: %w", pid, err)
+		return nil, fmt.Errorf("sync %d: %w", pid, err)
 	}
 	all, err := ParseMaps(f)
 	f.Close()
 	if err != nil {
-		return fmt.Errorf("sync %d: %w", pid, err)
+		return nil, fmt.Errorf("sync %d: %w", pid, err)
 	}
 	if len(all) == 0 {
-		return nil // a kernel thread, or a zombie
+		return nil, nil // a kernel thread, or a zombie
 	}
 	want := map[Mapping]*executable{}
+	var exec []Mapping
 	for _, mp := range all {
 		if !mp.Executable() || mp.Path == "[vsyscall]" {
 			continue
 		}
+		exec = append(exec, mp)
 		var exe *executable
 		if mp.Path == "[vdso]" {
 			exe = m.vdsoExecutable()
@@ -305,7 +315,7 @@ func (m *Manager) sync(pid uint32) error {
 				// process is still there, publish what we can.
 				exe = nil
 			} else if err != nil {
-				return err
+				return nil, err
 			}
 		}
 		want[mp] = exe
@@ -331,17 +341,17 @@ func (m *Manager) sync(pid uint32) error {
 		// The process lives on: BPF must not keep unwinding with the
 		// mappings it cached from before.
 		if err := m.cfg.Maps.MappingsDropped(); err != nil {
-			return fmt.Errorf("sync %d: %w", pid, err)
+			return nil, fmt.Errorf("sync %d: %w", pid, err)
 		}
 	}
 	for mp, exe := range want {
 		pm, err := m.addMappingLocked(pid, mp, exe)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		p.maps[mp] = pm
 	}
-	return nil
+	return exec, nil
 }
 
 func (m *Manager) addMappingLocked(pid uint32, mp Mapping, exe *executable) (*procMapping, error) {
