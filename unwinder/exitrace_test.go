@@ -73,3 +73,46 @@ func TestExitDuringSync(t *testing.T) {
 		t.Errorf("sync after the race: %v, %+v", err, m.Stats())
 	}
 }
+
+// A process whose exit event never came (a full event ring, or a main
+// thread that exited before the others) is forgotten once it is gone.
+func TestReapGone(t *testing.T) {
+	libc := "/lib/x86_64-linux-gnu/libc.so.6"
+	if _, err := os.Stat(libc); err != nil {
+		t.Skipf("no %s: %v", libc, err)
+	}
+	root := t.TempDir()
+	for _, pid := range []string{"100", "200"} {
+		dir := filepath.Join(root, pid)
+		os.MkdirAll(filepath.Join(dir, "root", filepath.Dir(libc)), 0o755)
+		os.Symlink(libc, filepath.Join(dir, "root", libc))
+		os.WriteFile(filepath.Join(dir, "maps"), []byte("7f0000026000-7f000019b000 r-xp 00026000 fd:01 5678 "+libc+"\n"), 0o644)
+	}
+	fm := newFakeMaps()
+	m, err := New(Config{Maps: fm, DeltaCapacity: 1 << 20, ProcRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, pid := range []uint32{100, 200} {
+		if err := m.Sync(pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := m.ReapGone(); n != 0 {
+		t.Fatalf("reaped %d live processes", n)
+	}
+	os.RemoveAll(filepath.Join(root, "100")) // exited, no event
+	if n := m.ReapGone(); n != 1 {
+		t.Fatalf("reaped %d, want 1", n)
+	}
+	s := m.Stats()
+	if s.Processes != 1 || s.Reaped != 1 || s.Executables != 1 {
+		t.Errorf("after reaping: %+v", s)
+	}
+	os.RemoveAll(filepath.Join(root, "200"))
+	m.ReapGone()
+	if s := m.Stats(); s.Processes != 0 || s.Executables != 0 || len(fm.mappings) != 0 || len(fm.pages) != 0 {
+		t.Errorf("after reaping both: %+v, %d LPM entries, %d pages", s, len(fm.mappings), len(fm.pages))
+	}
+}

@@ -58,6 +58,7 @@ type Stats struct {
 	SyncFailed     uint64 // other errors
 	NoUnwindInfo   uint64 // executables without usable unwind info
 	TableErrors    uint64 // executables whose tables could not be published
+	Reaped         uint64 // processes found gone without an exit event
 	LastSyncError  string
 	ExtractionTime time.Duration
 }
@@ -217,9 +218,28 @@ func (m *Manager) Request(pid uint32) {
 	}
 }
 
-// Run serves Requests until ctx is done.
+// reapInterval is how often Run looks for tracked processes that are
+// gone without an exit event.
+const reapInterval = 10 * time.Second
+
+// Run serves Requests until ctx is done, and every reapInterval forgets
+// the processes that are gone.
 func (m *Manager) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(reapInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				m.ReapGone()
+			}
+		}
+	}()
 	for range m.cfg.Workers {
 		wg.Add(1)
 		go func() {
@@ -422,6 +442,35 @@ func (m *Manager) retireLocked(exe *executable) {
 // maxRetired bounds the executables kept open after their last process
 // exited.
 const maxRetired = 256
+
+// ReapGone forgets the tracked processes that no longer exist. Exit events
+// can be missed: the event ring may be full, and the kernel reports a
+// process's exit when its main thread exits, which may be before the last
+// thread does (after which a sample would publish the process again).
+// It returns how many it forgot.
+func (m *Manager) ReapGone() int {
+	m.mu.Lock()
+	pids := make([]uint32, 0, len(m.procs))
+	for pid := range m.procs {
+		pids = append(pids, pid)
+	}
+	m.mu.Unlock()
+	n := 0
+	for _, pid := range pids {
+		// A PID reused since loses its entries until its next sample
+		// asks for a sync.
+		if _, err := os.Stat(m.procPath(pid)); isGone(err) {
+			m.mu.Lock()
+			if m.procs[pid] != nil {
+				m.exitLocked(pid)
+				m.stats.Reaped++
+				n++
+			}
+			m.mu.Unlock()
+		}
+	}
+	return n
+}
 
 // Exit forgets pid and releases its share of every table.
 func (m *Manager) Exit(pid uint32) {
