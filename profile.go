@@ -25,13 +25,13 @@ import (
 // profiler is the running pipeline: BPF objects, attached sampler, process
 // manager and the store the traces land in.
 type profiler struct {
-	cfg   Common
-	objs  *bpf.Objects
-	smp   *sampler.Sampler
-	mgr   *unwinder.Manager
+	cfg  Common
+	objs *bpf.Objects
+	smp  *sampler.Sampler
+	mgr  *unwinder.Manager
 	// interp detects interpreter processes and names their frames.
 	interp *interpreters
-	store *aggregate.Store
+	store  *aggregate.Store
 
 	pids    map[uint32]bool // empty: every process
 	onTrace func(*aggregate.Trace)
