@@ -90,15 +90,7 @@ func TestConformance(t *testing.T) {
 				check := map[string]func(*testing.T, []walkedThread, target) bool{
 					"chain.py": checkChain, "roundtrip.py": checkRoundtrip, "threads.py": checkThreads,
 				}[script]
-				// Wait until the target has reached its steady state.
-				deadline := time.Now().Add(20 * time.Second)
-				for !check(nil, snapshot(t, p), tg) {
-					if time.Now().After(deadline) {
-						check(t, snapshot(t, p), tg) // reports why
-						t.Fatal("the expected chain never appeared")
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
+				waitForChain(t, p, check, tg)
 				const walks = 30
 				full := 0
 				for i := 0; i < walks; i++ {
@@ -131,6 +123,20 @@ func TestConformance(t *testing.T) {
 			})
 		}
 	})
+}
+
+// waitForChain waits (at most 20 s) until the target has reached its steady
+// state, where check passes.
+func waitForChain(t *testing.T, p *Process, check func(*testing.T, []walkedThread, target) bool, tg target) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !check(nil, snapshot(t, p), tg) {
+		if time.Now().After(deadline) {
+			check(t, snapshot(t, p), tg) // reports why
+			t.Fatal("the expected chain never appeared")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // expectFrames checks a thread's frames, innermost first, against names,

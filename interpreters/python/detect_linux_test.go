@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/pftop/pftop/internal/testutil"
 )
@@ -40,9 +39,16 @@ func TestDetectGone(t *testing.T) {
 		t.Skip("no CPython installed")
 	}
 	py := have[len(have)-1]
-	cmd, _, _ := startPython(t, nil, py.Exe, targetPath(t, "chain.py"))
+	path := targetPath(t, "chain.py")
+	cmd, _, _ := startPython(t, nil, py.Exe, path)
 	pid := cmd.Process.Pid
 	p := detectWhenReady(t, pid)
+	waitForChain(t, p, checkChain, target{readMarkers(t, path), path, py.Version})
+	// A second Process, whose cache is empty.
+	p, err := Detect(pid)
+	if err != nil || p == nil {
+		t.Fatalf("Detect: %v, %v", p, err)
+	}
 	th, err := p.Threads()
 	if err != nil || len(th) == 0 || len(th[0].Frames) == 0 {
 		t.Fatalf("walk: %v, %v", th, err)
@@ -124,14 +130,6 @@ func TestDetectStripped(t *testing.T) {
 		if p.InterpHead != want {
 			t.Errorf("InterpHead %#x, want %#x", p.InterpHead, want)
 		}
-		tg := target{readMarkers(t, path), path, py.Version}
-		deadline := time.Now().Add(20 * time.Second)
-		for !checkChain(nil, snapshot(t, p), tg) {
-			if time.Now().After(deadline) {
-				checkChain(t, snapshot(t, p), tg)
-				t.Fatal("the chain never appeared")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitForChain(t, p, checkChain, target{readMarkers(t, path), path, py.Version})
 	})
 }
