@@ -20,6 +20,7 @@ type walkedFrame struct {
 
 type walkedThread struct {
 	id     uint64
+	state  uint64
 	frames []walkedFrame
 }
 
@@ -59,7 +60,7 @@ func snapshot(t *testing.T, p *Process) []walkedThread {
 	}
 	var out []walkedThread
 	for _, th := range threads {
-		w := walkedThread{id: th.ThreadID}
+		w := walkedThread{id: th.ThreadID, state: th.State}
 		for _, rf := range th.Frames {
 			f, err := p.Symbolize(rf.Code, rf.Lasti, rf.Check)
 			if err != nil {

@@ -16,6 +16,7 @@ type Thread struct {
 	// ThreadID is PyThreadState.thread_id: the thread's pthread_self(),
 	// which on x86-64 equals the fs base the kernel keeps for the task.
 	ThreadID uint64
+	State    uint64     // the PyThreadState's address
 	Frames   []RawFrame // innermost first
 }
 
@@ -60,7 +61,7 @@ func (p *Process) Threads() ([]Thread, error) {
 			return out, fmt.Errorf("python: thread id: %w", err)
 		}
 		frames, err := p.walkFrames(tstate)
-		out = append(out, Thread{ThreadID: id, Frames: frames})
+		out = append(out, Thread{ThreadID: id, State: tstate, Frames: frames})
 		if err != nil {
 			return out, err
 		}
