@@ -94,9 +94,19 @@ func TestBench(t *testing.T) {
 		add("complete stacks", fmt.Sprintf("%.2f %% (%d of %d)", 100*float64(complete)/float64(kept), complete, kept), dwl)
 	}
 
-	// The whole box, no filter: every process synced and unwound.
-	sys := measureRun(t, pftop, []string{"record", "-d", "20s", "--format", "folded", "-o", filepath.Join(t.TempDir(), "sys.folded"), "--stats"}, 5*time.Second, 18*time.Second)
+	// The whole box, no filter: every process synced and unwound; perf
+	// top samples the same box at the same rate over the same window.
+	perfPID, stopPerf := startPerfTop(t)
+	sys := measureRun(t, pftop, []string{"record", "-d", "20s", "--format", "folded", "-o", filepath.Join(t.TempDir(), "sys.folded"), "--stats"}, 5*time.Second, 18*time.Second, perfPID)
+	stopPerf() // it would weigh on the rows below
 	wl := "whole system, 99 Hz, same targets running"
+	if perfPID != 0 {
+		perfCPU := sys.othersCPU[0]
+		add("perf top CPU, steady", fmt.Sprintf("%.2f %% of a core", perfCPU), "perf top -g -F 99 in tmux, whole system, same targets, the same 5 s to 18 s as pftop's")
+		if perfCPU > 0 {
+			add("pftop / perf top CPU", fmt.Sprintf("%.2f", sys.steadyCPU/perfCPU), "both whole system at 99 Hz, measured side by side")
+		}
+	}
 	add("BPF time per sample", fmt.Sprintf("%.2f µs", sys.bpfPerSample.Seconds()*1e6), fmt.Sprintf("%s (%d samples unwound)", wl, sys.bpfUnwound))
 	add("pftop CPU, steady", fmt.Sprintf("%.2f %% of a core", sys.steadyCPU), wl+", from 5 s to 18 s")
 	add("pftop RSS", fmt.Sprintf("%.1f MB sampling, %.1f MB max", float64(sys.sampleRSS)/1e6, float64(sys.maxRSS)/1e6), wl+"; max includes symbolizing at exit")
@@ -110,6 +120,17 @@ func TestBench(t *testing.T) {
 	// The package benchmarks measure code, not the box: stop the targets.
 	for _, k := range stopTargets {
 		k()
+	}
+
+	// Churn: 200 short-lived processes a second (TestChurn's workload),
+	// on a box the targets no longer load.
+	if bins := buildChurn(t); bins.spawn != "" {
+		f := runChurn(t, pftop, bins, 200, 15)
+		cwl := fmt.Sprintf("churn 200 processes/s for %.0f s (%d), record -F 499 whole system", f.seconds, f.spawned)
+		add("churn: pftop RSS", fmt.Sprintf("%.1f MB before, %.1f MB peak, %.1f MB after", float64(f.baseRSS)/1e6, float64(f.peakRSS)/1e6, float64(f.endRSS)/1e6), cwl)
+		add("churn: pid_mappings", fmt.Sprintf("%d before, %d peak, %d after", f.base.mappings, f.peak.mappings, f.end.mappings), cwl+"; LPM entries")
+		add("churn: delta_pages", fmt.Sprintf("%d before, %d peak, %d after", f.base.pages, f.peak.pages, f.end.pages), cwl)
+		add("churn: tracked at exit", fmt.Sprintf("%d processes (%d live)", f.trackedAtExit, f.liveAtExit), cwl+"; exits counted "+strconv.FormatInt(f.exits, 10))
 	}
 
 	// The in-process figures come from Go benchmarks of the packages.
@@ -163,6 +184,7 @@ type runFigures struct {
 	sampleRSS    int64 // bytes, while sampling
 	mapMemlock   int64 // bytes, summed over pftop's maps
 	stats        string
+	othersCPU    []float64 // % of one core of each other process, same window
 }
 
 var statRE = regexp.MustCompile(`([a-z_]+)=([^ \n]+)`)
@@ -183,7 +205,8 @@ func (r runFigures) stat(name string) int64 {
 
 // measureRun runs pftop with args and samples its CPU time at from and to
 // (after start), its BPF program statistics at to, and its rusage at exit.
-func measureRun(t *testing.T, pftop string, args []string, from, to time.Duration) runFigures {
+// The CPU use of others is measured over the same window.
+func measureRun(t *testing.T, pftop string, args []string, from, to time.Duration, others ...int) runFigures {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -198,10 +221,18 @@ func measureRun(t *testing.T, pftop string, args []string, from, to time.Duratio
 	var f runFigures
 	time.Sleep(from)
 	cpu0 := procCPU(pid)
+	others0 := make([]time.Duration, len(others))
+	for i, o := range others {
+		others0[i] = procCPU(o)
+	}
 	t0 := time.Now()
 	time.Sleep(to - from)
 	cpu1 := procCPU(pid)
-	f.steadyCPU = 100 * (cpu1 - cpu0).Seconds() / time.Since(t0).Seconds()
+	window := time.Since(t0).Seconds()
+	f.steadyCPU = 100 * (cpu1 - cpu0).Seconds() / window
+	for i, o := range others {
+		f.othersCPU = append(f.othersCPU, 100*(procCPU(o)-others0[i]).Seconds()/window)
+	}
 	f.sampleRSS = procRSS(pid)
 	f.bpfTotal, f.bpfRuns = programRunTime(t, pid, "sample")
 	c := readCounters(t, pid)
@@ -388,6 +419,41 @@ func measureTUI(t *testing.T, pftop string) float64 {
 	c1 := procCPU(pid)
 	exec.Command("tmux", "send-keys", "-t", name, "q").Run()
 	return 100 * (c1 - c0).Seconds() / time.Since(t0).Seconds()
+}
+
+// startPerfTop runs `perf top -g -F 99` (whole system) in tmux until the
+// returned function stops it, and returns its PID, or 0 when perf or tmux
+// is missing. Its --stdio mode spins on a closed stdin, so it gets a
+// terminal.
+func startPerfTop(t *testing.T) (int, func()) {
+	none := func() {}
+	perf, err := exec.LookPath("perf")
+	if err != nil {
+		t.Logf("perf missing (make bench installs linux-perf): no perf top figures")
+		return 0, none
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Log("tmux missing: no perf top figures")
+		return 0, none
+	}
+	name := fmt.Sprintf("pftop-bench-perf-%d", time.Now().UnixNano())
+	if out, err := exec.Command("tmux", "new-session", "-d", "-s", name, "-x", "200", "-y", "60", perf, "top", "-g", "-F", "99").CombinedOutput(); err != nil {
+		t.Fatalf("tmux perf top: %v\n%s", err, out)
+	}
+	stop := func() { exec.Command("tmux", "kill-session", "-t", name).Run() }
+	t.Cleanup(stop)
+	out, err := exec.Command("tmux", "display-message", "-p", "-t", name, "#{pane_pid}").Output()
+	if err != nil {
+		t.Fatalf("tmux pane pid: %v", err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	// Past its start-up (reading symbols), like pftop's window.
+	time.Sleep(5 * time.Second)
+	if procCPU(pid) == 0 && !(&confProc{pid: pid}).alive() {
+		t.Log("perf top exited at once: no perf top figures")
+		return 0, stop
+	}
+	return pid, stop
 }
 
 type benchRow struct{ name, value string }

@@ -321,7 +321,12 @@ func parseStats(stderr string) map[string]int64 {
 	for _, m := range statsLineRE.FindAllStringSubmatch(stderr, -1) {
 		out[m[1]], _ = strconv.ParseInt(m[2], 10, 64)
 	}
+	// The first of equal names wins: the unwinder's line comes before
+	// the interpreters' (which have their own processes=).
 	for _, m := range statRE.FindAllStringSubmatch(stderr, -1) {
+		if _, dup := out[m[1]]; dup {
+			continue
+		}
 		if v, err := strconv.ParseInt(m[2], 10, 64); err == nil {
 			out[m[1]] = v
 		}
@@ -414,8 +419,15 @@ func runChurn(t *testing.T, pftop string, bins churnBins, rate, seconds int) chu
 	if spawnErr != nil {
 		t.Fatalf("spawner: %v\n%s\n%s", spawnErr, spOut.String(), spErr.String())
 	}
-	if _, err := fmt.Sscanf(f.spawnerSummary, "spawned %d", &f.spawned); err != nil || f.spawned < rate*seconds*9/10 {
-		t.Errorf("the spawner started %d processes, want about %d: %s", f.spawned, rate*seconds, f.spawnerSummary)
+	if _, err := fmt.Sscanf(f.spawnerSummary, "spawned %d", &f.spawned); err != nil {
+		t.Fatalf("spawner: %q: %v", f.spawnerSummary, err)
+	}
+	// A box busy with other work may not keep the pace; far below it the
+	// test would not test what it says.
+	if want := rate * seconds; f.spawned < want/2 {
+		t.Errorf("the spawner started %d processes, want about %d: %s", f.spawned, want, f.spawnerSummary)
+	} else if f.spawned < want*9/10 {
+		t.Logf("the box kept only %d of %d spawns", f.spawned, want)
 	}
 
 	// Every kid has exited and was reaped. An entry of a dead process
