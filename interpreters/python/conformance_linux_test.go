@@ -46,6 +46,13 @@ func (w walkedThread) String() string {
 // like a sample's.
 func snapshot(t *testing.T, p *Process) []walkedThread {
 	t.Helper()
+	return snapshotWith(t, p, nil)
+}
+
+// snapshotWith is snapshot that also calls stopped (when not nil) while
+// the process is stopped.
+func snapshotWith(t *testing.T, p *Process, stopped func()) []walkedThread {
+	t.Helper()
 	if err := syscall.Kill(p.PID, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +64,9 @@ func snapshot(t *testing.T, p *Process) []walkedThread {
 	threads, err := p.Threads()
 	if err != nil {
 		t.Fatalf("walk: %v", err)
+	}
+	if stopped != nil {
+		stopped()
 	}
 	var out []walkedThread
 	for _, th := range threads {

@@ -79,8 +79,8 @@ func TestThreadWithoutGIL(t *testing.T) {
 		const walks = 30
 		without, heldByA := 0, 0
 		for i := 0; i < walks; i++ {
-			snap := snapshot(t, p)
-			h := holder()
+			var h uint64
+			snap := snapshotWith(t, p, func() { h = holder() })
 			if !checkThreads(t, snap, tg) {
 				t.FailNow()
 			}
