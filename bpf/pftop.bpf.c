@@ -115,6 +115,13 @@ struct {
 	__uint(max_entries, 16384);
 } py_threads SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct py_code_entry);
+	__uint(max_entries, PY_CODE_SLOTS);
+} py_code SEC(".maps");
+
 struct unwind_state {
 	__u64 pc;
 	__u64 sp;
@@ -142,7 +149,19 @@ struct unwind_state {
 	__u32 py_loaded; /* py_frame holds the thread's chain */
 	__u64 py_frame;
 	struct py_proc py;
-	__u8 py_buf[PY_FRAME_BLOCK + 8];
+	/* Frames are read into py_buf, which then holds the user memory
+	 * [py_lo, py_hi): on 3.11+ a window below the frame read, since the
+	 * frames a thread calls through sit next to each other, each
+	 * caller below its callee. */
+	__u64 py_lo;
+	__u64 py_hi;
+	/* stack_buf holds the user stack [stack_lo, stack_hi): the frames a
+	 * walk steps through sit next to each other, so one read serves
+	 * several of them. */
+	__u64 stack_lo;
+	__u64 stack_hi;
+	__u8 stack_buf[STACK_WINDOW + 8];
+	__u8 py_buf[PY_WINDOW + PY_FRAME_BLOCK + 8];
 	struct trace trace;
 };
 
@@ -209,6 +228,7 @@ const struct map_cache_entry *unused_map_cache_entry __attribute__((unused));
 const struct rule_cache_entry *unused_rule_cache_entry __attribute__((unused));
 const struct py_proc *unused_py_proc __attribute__((unused));
 const struct py_thread *unused_py_thread __attribute__((unused));
+const struct py_code_entry *unused_py_code_entry __attribute__((unused));
 
 static __always_inline void count_n(__u32 c, __u64 n)
 {
@@ -335,26 +355,83 @@ static __always_inline int find_rule(__u64 file_id, __u64 addr, struct rule *out
 	return 1;
 }
 
-static __always_inline int read_user_u64(__u64 addr, __u64 *out)
+/* Reads a word of the sampled thread's stack, through the window. The
+ * window is an aligned block, so it never crosses a page, and so never
+ * the end of the stack's mapping. */
+static __always_inline int read_user_u64(struct unwind_state *st, __u64 addr, __u64 *out)
 {
-	return bpf_probe_read_user(out, sizeof(*out), (void *)addr);
+	if (addr < st->stack_lo || addr + 8 > st->stack_hi) {
+		__u64 lo = addr & ~(__u64)(STACK_WINDOW - 1);
+		if (addr + 8 > lo + STACK_WINDOW || bpf_probe_read_user(st->stack_buf, STACK_WINDOW, (void *)lo)) {
+			st->stack_lo = st->stack_hi = 0;
+			return bpf_probe_read_user(out, sizeof(*out), (void *)addr);
+		}
+		st->stack_lo = lo;
+		st->stack_hi = lo + STACK_WINDOW;
+	}
+	*out = *(__u64 *)&st->stack_buf[(addr - st->stack_lo) & (STACK_WINDOW - 1)];
+	return 0;
 }
 
-/* Loads from the Python frame block; offsets come from user space and are
- * masked into the block (user space checks they fit). */
-static __always_inline __u64 py_u64(struct unwind_state *st, __u32 off)
+/* Loads a field of the frame at base in py_buf; the frame's base and the
+ * field's offset (from user space, checked to fit the block) are masked
+ * into the buffer. */
+static __always_inline __u64 py_u64(struct unwind_state *st, __u32 base, __u32 off)
 {
-	return *(__u64 *)&st->py_buf[off & (PY_FRAME_BLOCK - 1)];
+	return *(__u64 *)&st->py_buf[(base & (PY_WINDOW - 1)) + (off & (PY_FRAME_BLOCK - 1))];
 }
 
-static __always_inline __u32 py_u32(struct unwind_state *st, __u32 off)
+static __always_inline __u32 py_u32(struct unwind_state *st, __u32 base, __u32 off)
 {
-	return *(__u32 *)&st->py_buf[off & (PY_FRAME_BLOCK - 1)];
+	return *(__u32 *)&st->py_buf[(base & (PY_WINDOW - 1)) + (off & (PY_FRAME_BLOCK - 1))];
 }
 
-static __always_inline __u8 py_u8(struct unwind_state *st, __u32 off)
+static __always_inline __u8 py_u8(struct unwind_state *st, __u32 base, __u32 off)
 {
-	return st->py_buf[off & (PY_FRAME_BLOCK - 1)];
+	return st->py_buf[(base & (PY_WINDOW - 1)) + (off & (PY_FRAME_BLOCK - 1))];
+}
+
+/* Makes the frame at fr readable in py_buf and returns its offset there,
+ * or -1. */
+static __always_inline long py_load(struct unwind_state *st, __u64 fr)
+{
+	if (fr >= st->py_lo && fr + PY_FRAME_BLOCK <= st->py_hi)
+		return fr - st->py_lo;
+	/* 3.11+: the whole page the frame is in, in one read, for the
+	 * callers' frames below it; a page is mapped whole, so the read
+	 * cannot stray past the frame stack's mapping. */
+	__u64 page = fr & ~(__u64)(PY_WINDOW - 1);
+	if (st->py.version >= 0x30b && fr + PY_FRAME_BLOCK <= page + PY_WINDOW &&
+	    !bpf_probe_read_user(st->py_buf, PY_WINDOW, (void *)page)) {
+		st->py_lo = page;
+		st->py_hi = page + PY_WINDOW;
+		return fr - page;
+	}
+	if (bpf_probe_read_user(st->py_buf, PY_FRAME_BLOCK, (void *)fr)) {
+		st->py_lo = st->py_hi = 0;
+		return -1;
+	}
+	st->py_lo = fr;
+	st->py_hi = fr + PY_FRAME_BLOCK;
+	return 0;
+}
+
+/* co_firstlineno of code, cached per CPU for PY_CODE_TTL_NS. */
+static __always_inline __u32 py_first_line(struct unwind_state *st, __u64 code)
+{
+	__u32 slot = (__u32)((code * 0x9E3779B97F4A7C15ULL) >> 56);
+	struct py_code_entry *e = bpf_map_lookup_elem(&py_code, &slot);
+	__u64 now = st->trace.ktime;
+	if (e && e->code == code && now - e->time < PY_CODE_TTL_NS)
+		return e->first;
+	__u32 first = 0;
+	bpf_probe_read_user(&first, sizeof(first), (void *)(code + st->py.code_firstlineno));
+	if (e) {
+		e->code = code;
+		e->time = now;
+		e->first = first;
+	}
+	return first;
 }
 
 /* Finds the innermost Python frame of the sampled thread: its thread
@@ -433,26 +510,25 @@ __noinline int py_visit(__u32 pid)
 		__u64 fr = st->py_frame;
 		if (!fr)
 			break;
-		if (bpf_probe_read_user(st->py_buf, PY_FRAME_BLOCK, (void *)fr)) {
-			/* The frame may end near the end of its mapping:
-			 * a chain that cannot be read ends here. */
+		long b = py_load(st, fr);
+		if (b < 0) {
+			/* A chain that cannot be read ends here. */
 			count(C_PY_READ);
 			st->py_frame = 0;
 			break;
 		}
-		__u64 prev = py_u64(st, st->py.frame_back);
-		if (ver >= 0x30c && py_u8(st, st->py.frame_owner) == 3) {
+		__u64 prev = py_u64(st, b, st->py.frame_back);
+		if (ver >= 0x30c && py_u8(st, b, st->py.frame_owner) == 3) {
 			st->py_frame = prev;
 			break;
 		}
-		__u64 code = py_u64(st, st->py.frame_code);
+		__u64 code = py_u64(st, b, st->py.frame_code);
 		__u32 lasti;
 		if (ver >= 0x30b)
-			lasti = (__u32)(py_u64(st, st->py.frame_lasti) - (code + st->py.code_adaptive));
+			lasti = (__u32)(py_u64(st, b, st->py.frame_lasti) - (code + st->py.code_adaptive));
 		else
-			lasti = py_u32(st, st->py.frame_lasti);
-		__u32 first = 0;
-		bpf_probe_read_user(&first, sizeof(first), (void *)(code + st->py.code_firstlineno));
+			lasti = py_u32(st, b, st->py.frame_lasti);
+		__u32 first = py_first_line(st, code);
 		/* The barrier keeps the bound checked on the register that
 		 * indexes: 6.1's verifier loses it on a spilled copy. */
 		__u32 idx = at;
@@ -467,7 +543,7 @@ __noinline int py_visit(__u32 pid)
 		st->py_frame = prev;
 		if (ver < 0x30b)
 			break;
-		if (ver == 0x30b && py_u8(st, st->py.frame_owner))
+		if (ver == 0x30b && py_u8(st, b, st->py.frame_owner))
 			break;
 	}
 	if (emitted) {
@@ -582,12 +658,16 @@ no_rule:;
 		if (st->return_addr)
 			f->addr += 1;
 		__u64 sp = st->sp;
-		if (read_user_u64(sp + SC_RIP, &st->pc) ||
-		    read_user_u64(sp + SC_RSP, &st->sp) ||
-		    read_user_u64(sp + SC_RBP, &st->bp)) {
+		__u64 rip, rsp, rbp;
+		if (read_user_u64(st, sp + SC_RIP, &rip) ||
+		    read_user_u64(st, sp + SC_RSP, &rsp) ||
+		    read_user_u64(st, sp + SC_RBP, &rbp)) {
 			finish(st, STATUS_READ_FAILED);
 			return STEP_DONE;
 		}
+		st->pc = rip;
+		st->sp = rsp;
+		st->bp = rbp;
 		/* The interrupted PC is exact, not a return address. */
 		st->return_addr = 0;
 		st->n_signal++;
@@ -600,7 +680,7 @@ no_rule:;
 		cfa = bp + r.cfa_off;
 		break;
 	case CFA_DEREF_RBP:
-		if (read_user_u64(bp + r.cfa_off, &cfa)) {
+		if (read_user_u64(st, bp + r.cfa_off, &cfa)) {
 			finish(st, STATUS_READ_FAILED);
 			return STEP_DONE;
 		}
@@ -631,17 +711,17 @@ apply:
 		finish(st, m ? STATUS_BAD_RULE : STATUS_NO_MAPPING);
 		return STEP_DONE;
 	}
-	if (read_user_u64(cfa - 8, &ra)) {
+	if (read_user_u64(st, cfa - 8, &ra)) {
 		finish(st, m ? STATUS_READ_FAILED : STATUS_NO_MAPPING);
 		return STEP_DONE;
 	}
 	if (r.rbp_kind == RBP_AT_CFA) {
-		if (read_user_u64(cfa + r.rbp_off, &bp)) {
+		if (read_user_u64(st, cfa + r.rbp_off, &bp)) {
 			finish(st, STATUS_READ_FAILED);
 			return STEP_DONE;
 		}
 	} else if (r.rbp_kind == RBP_AT_RBP) {
-		if (read_user_u64(st->bp + r.rbp_off, &bp)) {
+		if (read_user_u64(st, st->bp + r.rbp_off, &bp)) {
 			finish(st, STATUS_READ_FAILED);
 			return STEP_DONE;
 		}
@@ -755,6 +835,8 @@ int sample(struct bpf_perf_event_data *ctx)
 	st->py_on = 0;
 	st->py_loaded = 0;
 	st->py_frame = 0;
+	st->py_lo = st->py_hi = 0;
+	st->stack_lo = st->stack_hi = 0;
 	__u32 word = pid / 64;
 	__u64 *bits = bpf_map_lookup_elem(&interp_pids, &word);
 	if (bits && (*bits >> (pid % 64)) & 1) {

@@ -130,6 +130,14 @@ const (
 	pftopProgSlotPROG_SLOTS         pftopProgSlot = 1
 )
 
+type pftopPyCodeEntry struct {
+	_     structs.HostLayout
+	Code  uint64
+	Time  uint64
+	First uint32
+	Pad   uint32
+}
+
 type pftopPyProc struct {
 	_                  structs.HostLayout
 	InterpHead         uint64
@@ -221,7 +229,12 @@ type pftopUnwindState struct {
 	PyLoaded     uint32
 	PyFrame      uint64
 	Py           pftopPyProc
-	PyBuf        [136]uint8
+	PyLo         uint64
+	PyHi         uint64
+	StackLo      uint64
+	StackHi      uint64
+	StackBuf     [1032]uint8
+	PyBuf        [4232]uint8
 	Trace        pftopTrace
 }
 
@@ -253,6 +266,7 @@ const (
 	pftopMapPidFilter            = "pid_filter"
 	pftopMapPidMappings          = "pid_mappings"
 	pftopMapProgs                = "progs"
+	pftopMapPyCode               = "py_code"
 	pftopMapPyProcs              = "py_procs"
 	pftopMapPyThreads            = "py_threads"
 	pftopMapRuleCache            = "rule_cache"
@@ -275,6 +289,7 @@ const (
 	pftopVarUnusedMapCacheEntry  = "unused_map_cache_entry"
 	pftopVarUnusedMappingKind    = "unused_mapping_kind"
 	pftopVarUnusedProgSlot       = "unused_prog_slot"
+	pftopVarUnusedPyCodeEntry    = "unused_py_code_entry"
 	pftopVarUnusedPyProc         = "unused_py_proc"
 	pftopVarUnusedPyThread       = "unused_py_thread"
 	pftopVarUnusedRbpKind        = "unused_rbp_kind"
@@ -344,6 +359,7 @@ type pftopMapSpecs struct {
 	PidFilter   *ebpf.MapSpec `ebpf:"pid_filter"`
 	PidMappings *ebpf.MapSpec `ebpf:"pid_mappings"`
 	Progs       *ebpf.MapSpec `ebpf:"progs"`
+	PyCode      *ebpf.MapSpec `ebpf:"py_code"`
 	PyProcs     *ebpf.MapSpec `ebpf:"py_procs"`
 	PyThreads   *ebpf.MapSpec `ebpf:"py_threads"`
 	RuleCache   *ebpf.MapSpec `ebpf:"rule_cache"`
@@ -369,6 +385,7 @@ type pftopVariableSpecs struct {
 	UnusedMapCacheEntry  *ebpf.VariableSpec `ebpf:"unused_map_cache_entry"`
 	UnusedMappingKind    *ebpf.VariableSpec `ebpf:"unused_mapping_kind"`
 	UnusedProgSlot       *ebpf.VariableSpec `ebpf:"unused_prog_slot"`
+	UnusedPyCodeEntry    *ebpf.VariableSpec `ebpf:"unused_py_code_entry"`
 	UnusedPyProc         *ebpf.VariableSpec `ebpf:"unused_py_proc"`
 	UnusedPyThread       *ebpf.VariableSpec `ebpf:"unused_py_thread"`
 	UnusedRbpKind        *ebpf.VariableSpec `ebpf:"unused_rbp_kind"`
@@ -407,6 +424,7 @@ type pftopMaps struct {
 	PidFilter   *ebpf.Map `ebpf:"pid_filter"`
 	PidMappings *ebpf.Map `ebpf:"pid_mappings"`
 	Progs       *ebpf.Map `ebpf:"progs"`
+	PyCode      *ebpf.Map `ebpf:"py_code"`
 	PyProcs     *ebpf.Map `ebpf:"py_procs"`
 	PyThreads   *ebpf.Map `ebpf:"py_threads"`
 	RuleCache   *ebpf.Map `ebpf:"rule_cache"`
@@ -428,6 +446,7 @@ func (m *pftopMaps) Close() error {
 		m.PidFilter,
 		m.PidMappings,
 		m.Progs,
+		m.PyCode,
 		m.PyProcs,
 		m.PyThreads,
 		m.RuleCache,
@@ -454,6 +473,7 @@ type pftopVariables struct {
 	UnusedMapCacheEntry  *ebpf.Variable `ebpf:"unused_map_cache_entry"`
 	UnusedMappingKind    *ebpf.Variable `ebpf:"unused_mapping_kind"`
 	UnusedProgSlot       *ebpf.Variable `ebpf:"unused_prog_slot"`
+	UnusedPyCodeEntry    *ebpf.Variable `ebpf:"unused_py_code_entry"`
 	UnusedPyProc         *ebpf.Variable `ebpf:"unused_py_proc"`
 	UnusedPyThread       *ebpf.Variable `ebpf:"unused_py_thread"`
 	UnusedRbpKind        *ebpf.Variable `ebpf:"unused_rbp_kind"`

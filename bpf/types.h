@@ -16,6 +16,10 @@
 #define PY_FRAMES_PER_VISIT 32 /* Python frames one eval-loop frame may run */
 #define PY_MAX_THREADS 64   /* thread states searched for the sampled thread */
 #define PY_FRAME_BLOCK 128  /* bytes of a Python frame read at once */
+#define STACK_WINDOW 1024   /* bytes of the user stack read at once, aligned */
+#define PY_WINDOW 4096      /* 3.11+: bytes of the frame stack read at once */
+#define PY_CODE_SLOTS 256   /* per-CPU cache of code objects' co_firstlineno */
+#define PY_CODE_TTL_NS 1000000000ULL /* how long a cached co_firstlineno is trusted */
 #define PY_FRAME_TAG 0xFEULL /* top byte of the file_id of a Python frame */
 #define INTERP_PID_WORDS 65536 /* bitmap of interpreter PIDs: 4M PIDs */
 
@@ -176,6 +180,16 @@ struct py_proc {
 	__u32 frame_owner;
 	__u32 code_firstlineno;
 	__u32 code_adaptive;
+	__u32 pad;
+};
+
+/* A per-CPU cache slot of a code object's co_firstlineno, so the check
+ * that lets user space detect a freed or reused code object costs a read
+ * per code object per second, not per frame. */
+struct py_code_entry {
+	__u64 code;
+	__u64 time;
+	__u32 first;
 	__u32 pad;
 };
 
