@@ -117,6 +117,12 @@ func TestBench(t *testing.T) {
 	tuiCPU := measureTUI(t, pftop)
 	add("pftop CPU, live view", fmt.Sprintf("%.2f %% of a core", tuiCPU), "TUI open in tmux 200x60, 99 Hz, 1 s refresh, whole system, same targets, 15 s to 35 s")
 
+	for _, r := range benchOTLP(t, pftop) {
+		add(r[0], r[1], r[2])
+	}
+	for _, r := range benchPython(t, pftop) {
+		add(r[0], r[1], r[2])
+	}
 	// The package benchmarks measure code, not the box: stop the targets.
 	for _, k := range stopTargets {
 		k()

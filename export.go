@@ -83,7 +83,7 @@ type forwarder struct {
 	batch    *otlp.Batch
 	exp      *otlp.Exporter
 	opts     otlp.EncodeOptions
-	res      otlpResolver
+	res      otlp.Resolver
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -155,7 +155,7 @@ func (fw *forwarder) start(ctx context.Context, p *profiler, sym *frameSymbolize
 	if fw == nil {
 		return
 	}
-	fw.res = otlpResolver{sym: sym}
+	fw.res = otlp.Cached(otlpResolver{sym: sym}, 0)
 	ctx, fw.cancel = context.WithCancel(ctx)
 	fw.wg.Add(2)
 	go func() {
@@ -206,7 +206,7 @@ func (fw *forwarder) stop(drain time.Duration) {
 		fw.cancel()
 	}
 	fw.wg.Wait()
-	if fw.res.sym != nil {
+	if fw.res != nil { // started
 		fw.flush()
 		ctx, cancel := context.WithTimeout(context.Background(), drain)
 		fw.exp.Flush(ctx)
