@@ -14,12 +14,9 @@ const DefaultCacheFrames = 50_000
 // A frame's names never change: native frames are keyed by the content
 // hash of their file, kernel frames by address.
 type cachedResolver struct {
-	r   Resolver
-	max int
-
-	mu   sync.Mutex
-	locs map[aggregate.Frame][]aggregate.Location
-	exes map[uint64]Executable
+	r    Resolver
+	locs memo[aggregate.Frame, []aggregate.Location]
+	exes memo[uint64, Executable]
 }
 
 // Cached returns a Resolver that asks r once per frame and executable.
@@ -30,39 +27,43 @@ func Cached(r Resolver, maxFrames int) Resolver {
 	if maxFrames <= 0 {
 		maxFrames = DefaultCacheFrames
 	}
-	return &cachedResolver{r: r, max: maxFrames, locs: map[aggregate.Frame][]aggregate.Location{}, exes: map[uint64]Executable{}}
+	return &cachedResolver{r: r, locs: newMemo[aggregate.Frame, []aggregate.Location](maxFrames), exes: newMemo[uint64, Executable](maxFrames)}
 }
 
 func (c *cachedResolver) Symbolize(f aggregate.Frame) []aggregate.Location {
-	c.mu.Lock()
-	locs, ok := c.locs[f]
-	c.mu.Unlock()
-	if ok {
-		return locs
-	}
-	locs = c.r.Symbolize(f) // unlocked: it may read files
-	c.mu.Lock()
-	if len(c.locs) >= c.max {
-		clear(c.locs)
-	}
-	c.locs[f] = locs
-	c.mu.Unlock()
-	return locs
+	return c.locs.get(f, c.r.Symbolize)
 }
 
 func (c *cachedResolver) Executable(id uint64) Executable {
+	return c.exes.get(id, c.r.Executable)
+}
+
+// memo is a bounded map of computed values, cleared when full.
+type memo[K comparable, V any] struct {
+	max int
+	mu  sync.Mutex
+	m   map[K]V
+}
+
+func newMemo[K comparable, V any](max int) memo[K, V] {
+	return memo[K, V]{max: max, m: map[K]V{}}
+}
+
+// get returns the value of k, computing it with f, unlocked (it may read
+// files), when it is not held.
+func (c *memo[K, V]) get(k K, f func(K) V) V {
 	c.mu.Lock()
-	e, ok := c.exes[id]
+	v, ok := c.m[k]
 	c.mu.Unlock()
 	if ok {
-		return e
+		return v
 	}
-	e = c.r.Executable(id)
+	v = f(k)
 	c.mu.Lock()
-	if len(c.exes) >= c.max {
-		clear(c.exes)
+	if len(c.m) >= c.max {
+		clear(c.m)
 	}
-	c.exes[id] = e
+	c.m[k] = v
 	c.mu.Unlock()
-	return e
+	return v
 }
