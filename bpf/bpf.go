@@ -204,6 +204,7 @@ const (
 	CounterPyFrames     = Counter(pftopCounterC_PY_FRAMES)
 	CounterPyNoThread   = Counter(pftopCounterC_PY_NO_THREAD)
 	CounterPyRead       = Counter(pftopCounterC_PY_READ)
+	CounterUnwindNS     = Counter(pftopCounterC_UNWIND_NS)
 	NumCounters         = int(pftopCounterC_COUNTERS)
 )
 
@@ -213,7 +214,7 @@ var counterNames = [NumCounters]string{
 	"err_bad_regs", "err_bad_rule", "err_tail_call", "fp_frames",
 	"delta_frames", "signal_frames", "sync_sent", "sync_limited",
 	"events_full", "exits", "filtered", "py_frames", "py_no_thread",
-	"py_read",
+	"py_read", "unwind_ns",
 }
 
 // String gives the counter's name as `--stats` prints it.

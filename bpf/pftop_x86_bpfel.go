@@ -51,7 +51,8 @@ const (
 	pftopCounterC_PY_FRAMES      pftopCounter = 20
 	pftopCounterC_PY_NO_THREAD   pftopCounter = 21
 	pftopCounterC_PY_READ        pftopCounter = 22
-	pftopCounterC_COUNTERS       pftopCounter = 23
+	pftopCounterC_UNWIND_NS      pftopCounter = 23
+	pftopCounterC_COUNTERS       pftopCounter = 24
 )
 
 type pftopDeltaChunk struct {

@@ -92,6 +92,7 @@ enum counter {
 	C_PY_FRAMES,        /* Python frames recorded */
 	C_PY_NO_THREAD,     /* Python samples whose thread state was not found */
 	C_PY_READ,          /* Python walks ended: interpreter memory unreadable */
+	C_UNWIND_NS,        /* ns from a sample's start to its trace sent, summed */
 	C_COUNTERS,
 };
 
