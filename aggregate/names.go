@@ -37,6 +37,8 @@ func rawLocation(f Frame) Location {
 		return Location{Function: fmt.Sprintf("[kernel]+0x%x", f.Addr), Module: kernelModule}
 	case KindError:
 		return Location{Function: fmt.Sprintf("[unwind error %d]", f.Addr)}
+	case KindPython:
+		return Location{Function: fmt.Sprintf("[python frame %d]", f.FileID), Module: "[python]"}
 	}
 	if f.FileID == 0 {
 		return Location{Function: fmt.Sprintf("[unknown]+0x%x", f.Addr)}

@@ -155,6 +155,10 @@ func (b *pprofBuilder) mapping(f Frame, syms []Location) *profile.Mapping {
 		k = mappingKey{kind: KindKernel, module: kernelModule}
 	case KindError:
 		k = mappingKey{kind: KindError, module: errorModule}
+	case KindPython:
+		// One mapping per source file: a Python frame's FileID names
+		// the frame, not an executable.
+		k = mappingKey{kind: KindPython, module: syms[len(syms)-1].Module}
 	default:
 		k = mappingKey{kind: f.Kind, fileID: f.FileID, module: syms[len(syms)-1].Module}
 		if k.module == "" {

@@ -53,6 +53,7 @@ func DefaultTheme() Theme {
 			aggregate.KindNative: lipgloss.Green,
 			aggregate.KindKernel: lipgloss.Yellow,
 			aggregate.KindError:  lipgloss.Red,
+			aggregate.KindPython: lipgloss.Blue,
 		},
 		// 256-colour palettes, light enough for black text.
 		Flame: map[aggregate.FrameKind][]color.Color{
@@ -60,6 +61,8 @@ func DefaultTheme() Theme {
 			aggregate.KindNative: ansiColors(166, 167, 172, 173, 179, 202, 203, 208, 209, 214, 215, 221),
 			aggregate.KindKernel: ansiColors(37, 38, 44, 73, 74, 80, 110, 116),
 			aggregate.KindError:  ansiColors(196),
+			// Blues, so Python frames stand out from the native ones below.
+			aggregate.KindPython: ansiColors(69, 75, 81, 111, 117, 147, 153),
 		},
 		FlameOther: ansiColors(70, 71, 76, 77, 106, 107, 112, 113, 148, 149),
 		FlameText:  lipgloss.Black,
