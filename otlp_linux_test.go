@@ -161,6 +161,8 @@ service:
 	c := &collector{out: &syncBuffer{}, addr: addr, done: make(chan struct{})}
 	c.cmd = exec.Command(bin, "--config", path, "--feature-gates=service.profilesSupport")
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
+	// Gone with the test process, even when a timeout panics it.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("start the Collector: %v", err)
 	}
@@ -336,6 +338,7 @@ func TestOTLPCollectorRestart(t *testing.T) {
 		"--otlp-endpoint", addr, "--otlp-insecure", "--otlp-interval", "1s", "--otlp-queue", "3", "--status", "2s")
 	stderr := &syncBuffer{}
 	agent.Stdout, agent.Stderr = stderr, stderr
+	agent.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
 	}
