@@ -81,7 +81,9 @@ func FrameType(f aggregate.Frame, exe Executable) string {
 //
 // Each Sample carries one timestamp per occurrence and no values: the
 // "timestamps only" shape, where each timestamp stands for one sample of
-// the period. Samples with the same stack but another thread or CPU are
+// the period. The timestamps are the samples' own (the Batch taps the
+// trace stream, which has them, rather than the Store, which keeps only
+// per-second counts and no CPU), so nothing is rounded or made up. Samples with the same stack but another thread or CPU are
 // separate Samples, since thread.id, thread.name and cpu.logical_number
 // are sample attributes.
 func Encode(w *Window, r Resolver, opts EncodeOptions) *collpb.ExportProfilesServiceRequest {
