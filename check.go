@@ -19,9 +19,10 @@ type CheckCmd struct{}
 
 // capability bits (linux/capability.h).
 const (
-	capSysAdmin = 21
-	capPerfmon  = 38
-	capBPF      = 39
+	capSysPtrace = 19
+	capSysAdmin  = 21
+	capPerfmon   = 38
+	capBPF       = 39
 )
 
 func effectiveCaps() (uint64, error) {
@@ -41,6 +42,19 @@ func haveBPFCaps() bool {
 	has := func(b uint) bool { return c&(1<<b) != 0 }
 	return has(capSysAdmin) || (has(capBPF) && has(capPerfmon))
 }
+
+// readsOtherProcesses says whether pftop may read other users' processes
+// (/proc/PID/maps, map_files, root): the unwinder needs their mappings.
+func readsOtherProcesses() bool {
+	if os.Geteuid() == 0 {
+		return true
+	}
+	c, err := effectiveCaps()
+	return err == nil && c&(1<<capSysPtrace) != 0
+}
+
+// noPtraceWarning says what pftop misses without CAP_SYS_PTRACE.
+const noPtraceWarning = "without root or CAP_SYS_PTRACE, pftop cannot read other users' processes: their stacks stay unwound no further than their first frame (add cap_sys_ptrace and cap_dac_read_search, or run with sudo)"
 
 func (CheckCmd) Run() error {
 	ok := true
@@ -71,6 +85,12 @@ func (CheckCmd) Run() error {
 		line(true, "privileges", "CAP_BPF and CAP_PERFMON")
 	default:
 		line(false, "privileges", "not root and no CAP_BPF+CAP_PERFMON: run with sudo")
+	}
+
+	if readsOtherProcesses() {
+		line(true, "process access", "other users' processes are readable")
+	} else {
+		fmt.Printf("%s %-22s %s\n", "warn", "process access", noPtraceWarning)
 	}
 
 	if b, err := os.ReadFile("/proc/sys/kernel/perf_event_paranoid"); err == nil {

@@ -80,6 +80,9 @@ func startProfiler(ctx context.Context, cfg Common, history time.Duration, opts 
 	if os.Geteuid() != 0 && !haveBPFCaps() {
 		return nil, errNoPrivilege(errors.New("not running as root"))
 	}
+	if !readsOtherProcesses() {
+		fmt.Fprintln(os.Stderr, "pftop: warning: "+noPtraceWarning)
+	}
 	p := &profiler{cfg: cfg, pids: map[uint32]bool{}, containers: map[uint32]string{}, started: time.Now(), done: make(chan struct{}), onTrace: opts.onTrace}
 	if cfg.Container != "" {
 		id, members, err := resolveContainer(cfg.Container)
@@ -323,6 +326,9 @@ func (p *profiler) printStats() {
 		ms.Syncs, ms.SyncGone, ms.SyncDenied, ms.SyncFailed, ms.NoUnwindInfo, ms.TableErrors, ms.ExtractionTime.Round(time.Millisecond), ms.BPFMemoryInUse())
 	if ms.LastSyncError != "" {
 		fmt.Fprintf(os.Stderr, "unwinder: last error: %s\n", ms.LastSyncError)
+	}
+	if ms.Reaped > 0 {
+		fmt.Fprintf(os.Stderr, "unwinder: reaped=%d (gone without an exit event)\n", ms.Reaped)
 	}
 	if p.interp != nil {
 		fmt.Fprintln(os.Stderr, p.interp.stats())
