@@ -408,3 +408,24 @@ func TestOTLPCollectorRestart(t *testing.T) {
 		t.Errorf("RSS grew from %d kB to %d kB during the outage", rssBefore>>10, rssMax>>10)
 	}
 }
+
+// TestOTLPContainer forwards a process in a podman container: its
+// resource names the container and the executable as the container sees
+// it.
+func TestOTLPContainer(t *testing.T) {
+	testutil.RequirePrivileges(t)
+	pftop := testutil.BuildPftop(t)
+	static := contBuildStatic(t, filepath.Join(testutil.RepoRoot(t), "testdata", "targets", "chain.c"))
+	c := testutil.RunInPodman(t, static)
+	col := startCollector(t, otelcolBinary(t), freePort(t))
+	confRecord(t, pftop, "-d", "3s", "-p", strconv.Itoa(c.PID), "-o", os.DevNull,
+		"--otlp-endpoint", col.addr, "--otlp-insecure", "--otlp-interval", "1s")
+	col.waitOutput(t, 30*time.Second,
+		fmt.Sprintf("process.pid: Int(%d)", c.PID),
+		fmt.Sprintf("container.id: Str(%s)", c.ID),
+		"process.executable.path: Str("+testutil.PodmanTarget+")",
+		"service.name: Str("+testutil.PodmanComm+")",
+		"thread.name: Str("+testutil.PodmanComm+")",
+		"\n    chain_c\n",
+	)
+}
