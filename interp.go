@@ -63,6 +63,9 @@ func pythonFile(mappings []unwinder.Mapping) string {
 func (in *interpreters) synced(pid uint32, mappings []unwinder.Mapping) {
 	file := pythonFile(mappings)
 	if file == "" {
+		// The process exec'd something else: its old layout must not
+		// be applied to the new program's addresses.
+		in.exit(pid)
 		return
 	}
 	in.mu.Lock()
