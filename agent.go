@@ -7,7 +7,6 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
-
 )
 
 // AgentCmd samples headless and forwards to a Collector until SIGTERM or
