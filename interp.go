@@ -24,6 +24,7 @@ type interpreters struct {
 
 	mu    sync.Mutex
 	py    map[uint32]*python.Process
+	files map[uint32]string // the interpreter-looking file each was detected with
 	tried map[uint32]string // the interpreter file a failed detection saw
 
 	// Python frames are interned by what they name, so equal frames of
@@ -43,6 +44,7 @@ func newInterpreters(objs *bpf.Objects) *interpreters {
 	return &interpreters{
 		objs:  objs,
 		py:    map[uint32]*python.Process{},
+		files: map[uint32]string{},
 		tried: map[uint32]string{},
 		ids:   map[aggregate.Location]uint64{},
 	}
@@ -70,8 +72,13 @@ func (in *interpreters) synced(pid uint32, mappings []unwinder.Mapping) {
 	}
 	in.mu.Lock()
 	_, known := in.py[pid]
+	replaced := known && in.files[pid] != file // an exec of another Python
 	triedFile, tried := in.tried[pid]
 	in.mu.Unlock()
+	if replaced {
+		in.exit(pid)
+		known, tried = false, false
+	}
 	// A failed detection is retried only when the process maps another
 	// interpreter file (an exec, or libpython loaded late).
 	if known || (tried && triedFile == file) {
@@ -121,6 +128,7 @@ func (in *interpreters) synced(pid uint32, mappings []unwinder.Mapping) {
 		return
 	}
 	in.py[pid] = proc
+	in.files[pid] = file
 	delete(in.tried, pid)
 	in.detected.Add(1)
 }
@@ -130,6 +138,7 @@ func (in *interpreters) exit(pid uint32) {
 	in.mu.Lock()
 	proc := in.py[pid]
 	delete(in.py, pid)
+	delete(in.files, pid)
 	delete(in.tried, pid)
 	in.mu.Unlock()
 	if proc != nil {
