@@ -100,15 +100,18 @@ func NewBatch(opts BatchOptions) *Batch {
 		opts.Now = time.Now
 	}
 	b := &Batch{limit: opts.Limit, describe: opts.Describe, now: opts.Now}
-	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) == nil {
-		b.monoToUnix = opts.Now().UnixNano() - ts.Nano()
-	}
 	b.reset()
 	return b
 }
 
+// reset starts an empty Window. It also measures the clocks' offset
+// anew: NTP slews the wall clock, so an agent running for weeks would
+// otherwise drift.
 func (b *Batch) reset() {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) == nil {
+		b.monoToUnix = b.now().UnixNano() - ts.Nano()
+	}
 	b.w = &Window{Start: b.now(), Processes: map[uint32]Process{}}
 	b.index = map[sampleKey]int{}
 	b.stacks = map[string]*stack{}
