@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// AgentCmd samples headless and forwards to a Collector until SIGTERM or
-// SIGINT: pftop as a node agent (deploy/ has a systemd unit and a
+// AgentCmd samples headless and forwards to a Collector until SIGTERM,
+// SIGINT or SIGHUP: pftop as a node agent (deploy/ has a systemd unit and a
 // Kubernetes DaemonSet).
 type AgentCmd struct {
 	Common
@@ -36,7 +36,9 @@ func (c *AgentCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP ends it as it ends record and top: a closed session must
+	// not leave it half torn down.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	p, err := startProfiler(ctx, c.Common, agentHistory, profilerOptions{onTrace: fw.onTrace()})
 	if err != nil {

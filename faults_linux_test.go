@@ -297,6 +297,9 @@ func TestSignals(t *testing.T) {
 		{name: "record", args: []string{"record", "-d", "5m", "-o", filepath.Join(dir, "out.pb.gz")}},
 		{name: "top-batch", args: []string{"top", "--batch", "-d", "1s"}},
 		{name: "top", args: []string{"top"}, tty: true},
+		// Nothing listens on the discard port: the agent must run on
+		// and end cleanly all the same.
+		{name: "agent", args: []string{"agent", "--otlp-endpoint", "127.0.0.1:9", "--otlp-insecure", "--otlp-interval", "1s"}},
 	}
 	for _, c := range cases {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
