@@ -81,6 +81,14 @@ func TestSecuritySyscalls(t *testing.T) {
 	}
 	// Native processes pftop surely samples and must never read.
 	native := []int{startSpinner(t, "chain"), startSpinner(t, "threads")}
+	// A Python process, whose memory pftop does read (to name its frames).
+	pyPID := 0
+	if py, ok := pyInterpreter("3.12"); ok {
+		p := confStart(t, py, filepath.Join(testutil.RepoRoot(t), "testdata", "targets", "python", "chain.py"))
+		pyPID = p.pid
+	} else {
+		t.Log("CPython 3.12 missing: the reads of a Python process are not checked")
+	}
 	log := filepath.Join(t.TempDir(), "strace.log")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -158,6 +166,9 @@ func TestSecuritySyscalls(t *testing.T) {
 		if seen[pid] {
 			t.Errorf("pftop read the memory of the native target %d", pid)
 		}
+	}
+	if pyPID != 0 && !seen[pyPID] {
+		t.Errorf("pftop never read the memory of the Python process %d: its frames cannot have been named", pyPID)
 	}
 	t.Logf("%d calls traced: %v; memory read from %d processes (%d exited since)", len(calls), counts, len(seen), gone)
 }
