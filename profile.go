@@ -135,6 +135,7 @@ func startProfiler(ctx context.Context, cfg Common, history time.Duration, opts 
 		DeltaCapacity: p.objs.DeltaCapacity,
 		Self:          os.Getpid(),
 		Synced:        p.interp.synced,
+		Reaped:        p.interp.exit,
 	})
 	if err != nil {
 		return nil, err

@@ -41,6 +41,9 @@ type Config struct {
 	// with the process's executable mappings, outside the manager's lock:
 	// interpreters detect their runtimes there.
 	Synced func(pid uint32, mappings []Mapping)
+	// Reaped, when set, is called for each process ReapGone forgot (gone
+	// without an exit event), outside the manager's lock.
+	Reaped func(pid uint32)
 }
 
 // Stats are the manager's counters and gauges.
@@ -461,12 +464,16 @@ func (m *Manager) ReapGone() int {
 		// asks for a sync.
 		if _, err := os.Stat(m.procPath(pid)); isGone(err) {
 			m.mu.Lock()
-			if m.procs[pid] != nil {
+			reaped := m.procs[pid] != nil
+			if reaped {
 				m.exitLocked(pid)
 				m.stats.Reaped++
 				n++
 			}
 			m.mu.Unlock()
+			if reaped && m.cfg.Reaped != nil {
+				m.cfg.Reaped(pid)
+			}
 		}
 	}
 	return n
