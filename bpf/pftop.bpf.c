@@ -28,6 +28,8 @@ struct task_struct {
 	void *stack;
 	void *mm;
 	struct thread_struct thread;
+	struct task_struct *group_leader;
+	__u64 start_time;
 } __attribute__((preserve_access_index));
 
 #define PF_KTHREAD 0x00200000
@@ -67,9 +69,10 @@ struct {
 	__uint(max_entries, 65536);
 } rules SEC(".maps");
 
-/* Bumped whenever mappings of a live process are dropped (by user space)
- * or a process exits (here): cached mappings of an older generation are
- * not used, so a PID reused or a library unloaded never resolves stale. */
+/* Bumped by user space whenever mappings of a live process are dropped:
+ * cached mappings of an older generation are not used, so a library
+ * unloaded never resolves stale. (Exits need no bump: a reused PID has
+ * another mm.) */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
@@ -138,6 +141,7 @@ struct unwind_state {
 	__u32 have_last_map;
 	__u32 have_last_rule;
 	__u64 gen; /* mapping_gen when the sample started */
+	__u64 proc; /* the sampled process's start time: with the PID, names it */
 	/* Frame counts, added to the counters once per trace. */
 	__u32 n_delta;
 	__u32 n_fp;
@@ -425,7 +429,7 @@ static __always_inline __u32 py_first_line(struct unwind_state *st, __u64 code)
 	__u32 slot = (__u32)((code * 0x9E3779B97F4A7C15ULL) >> 56);
 	struct py_code_entry *e = bpf_map_lookup_elem(&py_code, &slot);
 	__u64 now = st->trace.ktime;
-	if (e && e->code == code && now - e->time < PY_CODE_TTL_NS)
+	if (e && e->code == code && e->pid == st->trace.pid && now - e->time < PY_CODE_TTL_NS)
 		return e->first;
 	__u32 first = 0;
 	bpf_probe_read_user(&first, sizeof(first), (void *)(code + st->py.code_firstlineno));
@@ -433,6 +437,7 @@ static __always_inline __u32 py_first_line(struct unwind_state *st, __u64 code)
 		e->code = code;
 		e->time = now;
 		e->first = first;
+		e->pid = st->trace.pid;
 	}
 	return first;
 }
@@ -590,7 +595,7 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 		st->have_last_map = 0;
 		__u32 slot = (__u32)((((__u64)pid << 32) ^ (pc >> 20)) * 0x9E3779B97F4A7C15ULL >> 58);
 		struct map_cache_entry *ce = bpf_map_lookup_elem(&map_cache, &slot);
-		if (ce && ce->gen == st->gen && ce->pid == pid && pc >= ce->m.start && pc < ce->m.end) {
+		if (ce && ce->gen == st->gen && ce->pid == pid && ce->proc == st->proc && pc >= ce->m.start && pc < ce->m.end) {
 			st->last_map = ce->m;
 			st->have_last_map = 1;
 		} else {
@@ -600,6 +605,7 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 				st->have_last_map = 1;
 				if (ce) {
 					ce->gen = st->gen;
+					ce->proc = st->proc;
 					ce->pid = pid;
 					ce->m = *found;
 				}
@@ -852,6 +858,17 @@ int sample(struct bpf_perf_event_data *ctx)
 	__u32 zero = 0;
 	__u64 *gen = bpf_map_lookup_elem(&mapping_gen, &zero);
 	st->gen = gen ? *gen : 0;
+	/* A reused PID is another process, started later. (An exec keeps
+	 * both, and its mappings are stale in the trie too until the sync
+	 * that follows drops them and bumps the generation.) */
+	if (have_task_pt_regs) {
+		/* 5.11+: a BTF-typed task reads its fields directly. */
+		struct task_struct *cur = bpf_get_current_task_btf();
+		st->proc = cur->group_leader->start_time;
+	} else {
+		struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+		st->proc = BPF_CORE_READ(cur, group_leader, start_time);
+	}
 
 	/* Full 8-byte loads: the verifier rejects narrowed loads of cs. */
 	__u64 cs = ctx->regs.cs;
@@ -894,10 +911,6 @@ int process_exit(void *ctx)
 	if (pid != (__u32)pid_tgid)
 		return 0;
 	bpf_map_delete_elem(&sync_sent, &pid);
-	__u32 zero = 0;
-	__u64 *gen = bpf_map_lookup_elem(&mapping_gen, &zero);
-	if (gen)
-		__sync_fetch_and_add(gen, 1);
 	struct event ev = { .kind = EVENT_EXIT, .pid = pid };
 	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
 		count(C_EVENTS_FULL);

@@ -81,11 +81,12 @@ type pftopFrame struct {
 }
 
 type pftopMapCacheEntry struct {
-	_   structs.HostLayout
-	Gen uint64
-	Pid uint32
-	Pad uint32
-	M   pftopMapping
+	_    structs.HostLayout
+	Gen  uint64
+	Proc uint64
+	Pid  uint32
+	Pad  uint32
+	M    pftopMapping
 }
 
 type pftopMapping struct {
@@ -136,7 +137,7 @@ type pftopPyCodeEntry struct {
 	Code  uint64
 	Time  uint64
 	First uint32
-	Pad   uint32
+	Pid   uint32
 }
 
 type pftopPyProc struct {
@@ -222,6 +223,7 @@ type pftopUnwindState struct {
 	HaveLastRule uint32
 	_            [4]byte
 	Gen          uint64
+	Proc         uint64
 	N_delta      uint32
 	N_fp         uint32
 	N_signal     uint32

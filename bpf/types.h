@@ -143,10 +143,12 @@ struct rule {
 
 /* A per-CPU cache slot of a mapping found in the trie. The trie lookup
  * is the costliest step of a frame; a busy process's frames fall in the
- * same few mappings sample after sample. Entries are valid only while
- * the mapping generation they were filled under is current. */
+ * same few mappings sample after sample. Entries are valid for the same
+ * process (PID and start time: a reused PID starts later) while the
+ * mapping generation they were filled under is current. */
 struct map_cache_entry {
 	__u64 gen;
+	__u64 proc;
 	__u32 pid;
 	__u32 pad;
 	struct mapping m;
@@ -191,7 +193,7 @@ struct py_code_entry {
 	__u64 code;
 	__u64 time;
 	__u32 first;
-	__u32 pad;
+	__u32 pid;
 };
 
 /* The thread state last found for a thread. */

@@ -47,8 +47,7 @@ func (k KernelMaps) MappingsDropped() error {
 	if err := k.Objs.MappingGen.Lookup(uint32(0), &gen); err != nil {
 		return fmt.Errorf("read mapping generation: %w", err)
 	}
-	// BPF bumps it too, atomically, on process exits; a bump of its lost
-	// to this read-modify-write still leaves the generation changed.
+	// Only user space bumps it, from the manager's lock.
 	if err := k.Objs.MappingGen.Update(uint32(0), gen+1, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("bump mapping generation: %w", err)
 	}
