@@ -28,10 +28,10 @@ func benchOTLP(t *testing.T, pftop string) [][3]string {
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), duration+time.Minute)
 	defer cancel()
-	start := func(extra ...string) (*exec.Cmd, *syncBuffer) {
+	start := func(extra ...string) (*exec.Cmd, *lockedBuffer) {
 		args := append([]string{"record", "-d", duration.String(), "--format", "folded", "-o", os.DevNull, "--stats"}, extra...)
 		cmd := exec.CommandContext(ctx, pftop, args...)
-		stderr := &syncBuffer{}
+		stderr := &lockedBuffer{}
 		cmd.Stderr = stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start pftop: %v", err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -101,27 +100,9 @@ func buildOtelcol() (string, error) {
 // and the debug exporter printing every profile in detail.
 type collector struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *lockedBuffer
 	addr string
 	done chan struct{}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func freePort(t testing.TB) string {
@@ -158,7 +139,7 @@ service:
 	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := &collector{out: &syncBuffer{}, addr: addr, done: make(chan struct{})}
+	c := &collector{out: &lockedBuffer{}, addr: addr, done: make(chan struct{})}
 	c.cmd = exec.Command(bin, "--config", path, "--feature-gates=service.profilesSupport")
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	// Gone with the test process, even when a timeout panics it.
@@ -336,7 +317,7 @@ func TestOTLPCollectorRestart(t *testing.T) {
 	defer cancel()
 	agent := exec.CommandContext(ctx, pftop, "agent", "-p", strconv.Itoa(target.pid), "--stats",
 		"--otlp-endpoint", addr, "--otlp-insecure", "--otlp-interval", "1s", "--otlp-queue", "3", "--status", "2s")
-	stderr := &syncBuffer{}
+	stderr := &lockedBuffer{}
 	agent.Stdout, agent.Stderr = stderr, stderr
 	agent.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := agent.Start(); err != nil {
