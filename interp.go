@@ -84,7 +84,7 @@ func (in *interpreters) synced(pid uint32, mappings []unwinder.Mapping) {
 	if known || (tried && triedFile == file) {
 		return
 	}
-	proc, err := python.Detect(int(pid))
+	proc, err := python.DetectIn(int(pid), mappings)
 	if err != nil || proc == nil {
 		if err != nil {
 			in.failed.Add(1)

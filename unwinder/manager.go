@@ -38,8 +38,9 @@ type Config struct {
 	// Self is pftop's own PID: its mappings are synced like any other.
 	Self int
 	// Synced, when set, is called after each sync that found mappings,
-	// with the process's executable mappings, outside the manager's lock:
-	// interpreters detect their runtimes there.
+	// with all of the process's mappings as read, outside the manager's
+	// lock: interpreters detect their runtimes there without reading
+	// /proc/PID/maps again.
 	Synced func(pid uint32, mappings []Mapping)
 	// Reaped, when set, is called for each process ReapGone forgot (gone
 	// without an exit event), outside the manager's lock.
@@ -268,9 +269,9 @@ func (m *Manager) Sync(pid uint32) error {
 	m.mu.Lock()
 	m.syncing[pid]++
 	m.mu.Unlock()
-	exec, err := m.sync(pid)
-	if err == nil && len(exec) > 0 && m.cfg.Synced != nil {
-		m.cfg.Synced(pid, exec)
+	all, err := m.sync(pid)
+	if err == nil && len(all) > 0 && m.cfg.Synced != nil {
+		m.cfg.Synced(pid, all)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -307,7 +308,7 @@ func (m *Manager) procPath(pid uint32, parts ...string) string {
 	return filepath.Join(append([]string{m.cfg.ProcRoot, strconv.FormatUint(uint64(pid), 10)}, parts...)...)
 }
 
-// sync publishes pid's mappings and returns its executable ones.
+// sync publishes pid's mappings and returns all of them.
 func (m *Manager) sync(pid uint32) ([]Mapping, error) {
 	f, err := os.Open(m.procPath(pid, "maps"))
 	if err != nil {
@@ -322,12 +323,10 @@ func (m *Manager) sync(pid uint32) ([]Mapping, error) {
 		return nil, nil // a kernel thread, or a zombie
 	}
 	want := map[Mapping]*executable{}
-	var exec []Mapping
 	for _, mp := range all {
 		if !mp.Executable() || mp.Path == "[vsyscall]" {
 			continue
 		}
-		exec = append(exec, mp)
 		var exe *executable
 		if mp.Path == "[vdso]" {
 			exe = m.vdsoExecutable()
@@ -374,7 +373,7 @@ func (m *Manager) sync(pid uint32) ([]Mapping, error) {
 		}
 		p.maps[mp] = pm
 	}
-	return exec, nil
+	return all, nil
 }
 
 func (m *Manager) addMappingLocked(pid uint32, mp Mapping, exe *executable) (*procMapping, error) {

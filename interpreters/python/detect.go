@@ -1,8 +1,6 @@
 package python
 
 import (
-	"bufio"
-	"bytes"
 	"debug/elf"
 	"errors"
 	"fmt"
@@ -12,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/pftop/pftop/unwinder"
 )
 
 // Process is a CPython process found by Detect.
@@ -37,35 +37,6 @@ type Process struct {
 	closeErr  error
 }
 
-// mapping is the part of a /proc/PID/maps line Detect uses.
-type mapping struct {
-	start, end, offset uint64
-	path               string
-}
-
-func parseMaps(text []byte) []mapping {
-	var out []mapping
-	sc := bufio.NewScanner(bytes.NewReader(text))
-	sc.Buffer(nil, 1<<16)
-	for sc.Scan() {
-		// start-end perms offset dev inode path
-		f := strings.Fields(sc.Text())
-		if len(f) < 6 || !strings.HasPrefix(f[5], "/") {
-			continue
-		}
-		lo, hi, ok := strings.Cut(f[0], "-")
-		start, err1 := strconv.ParseUint(lo, 16, 64)
-		end, err2 := strconv.ParseUint(hi, 16, 64)
-		off, err3 := strconv.ParseUint(f[2], 16, 64)
-		if !ok || err1 != nil || err2 != nil || err3 != nil {
-			continue
-		}
-		path := strings.Join(f[5:], " ")
-		out = append(out, mapping{start, end, off, path})
-	}
-	return out
-}
-
 var (
 	libpythonRE = regexp.MustCompile(`^libpython([23])\.(\d+)[a-z]*\.so`)
 	pythonExeRE = regexp.MustCompile(`^python([23])\.(\d+)`)
@@ -75,33 +46,44 @@ var (
 // does but cannot be supported (the error says why), or when the process
 // could not be read (it exited, or permission was denied).
 func Detect(pid int) (*Process, error) {
-	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/maps", pid))
 	if err != nil {
 		return nil, fmt.Errorf("python: pid %d: %w", pid, err)
 	}
+	maps, err := unwinder.ParseMaps(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("python: pid %d: %w", pid, err)
+	}
+	return DetectIn(pid, maps)
+}
+
+// DetectIn is Detect with the process's mappings already read (all of
+// them, as unwinder.ParseMaps returns them).
+func DetectIn(pid int, maps []unwinder.Mapping) (*Process, error) {
 	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)) // kernel threads have none
-	return detect(pid, parseMaps(maps), exe)
+	return detect(pid, maps, exe)
 }
 
 // detect finds the interpreter among the mapped files: a libpython, or
 // else the executable itself when it defines the eval loop (static builds).
-func detect(pid int, maps []mapping, exe string) (*Process, error) {
-	var lib, self []mapping
+func detect(pid int, maps []unwinder.Mapping, exe string) (*Process, error) {
+	var lib, self []unwinder.Mapping
 	for _, m := range maps {
-		base := filepath.Base(strings.TrimSuffix(m.path, " (deleted)"))
+		base := filepath.Base(strings.TrimSuffix(m.Path, " (deleted)"))
 		switch {
 		case libpythonRE.MatchString(base):
-			if len(lib) == 0 || lib[0].path == m.path {
+			if len(lib) == 0 || lib[0].Path == m.Path {
 				lib = append(lib, m)
 			}
-		case exe != "" && m.path == exe:
+		case exe != "" && m.Path == exe:
 			self = append(self, m)
 		}
 	}
 	if len(lib) > 0 {
 		p, err := newProcess(pid, lib)
 		if err != nil {
-			return nil, fmt.Errorf("python: pid %d: %s: %w", pid, lib[0].path, err)
+			return nil, fmt.Errorf("python: pid %d: %s: %w", pid, lib[0].Path, err)
 		}
 		return p, nil
 	}
@@ -113,7 +95,7 @@ func detect(pid int, maps []mapping, exe string) (*Process, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("python: pid %d: %s: %w", pid, self[0].path, err)
+		return nil, fmt.Errorf("python: pid %d: %s: %w", pid, self[0].Path, err)
 	}
 	return p, nil
 }
@@ -123,12 +105,12 @@ var errNotPython = errors.New("no CPython eval loop defined")
 // openMapped opens the file behind a mapping the way the process sees it:
 // map_files works for deleted files and across mount namespaces, root/
 // when map_files is not permitted.
-func openMapped(pid int, m mapping) (*os.File, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/map_files/%x-%x", pid, m.start, m.end))
+func openMapped(pid int, m unwinder.Mapping) (*os.File, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/map_files/%x-%x", pid, m.Start, m.End))
 	if err == nil {
 		return f, nil
 	}
-	f, err2 := os.Open(fmt.Sprintf("/proc/%d/root%s", pid, strings.TrimSuffix(m.path, " (deleted)")))
+	f, err2 := os.Open(fmt.Sprintf("/proc/%d/root%s", pid, strings.TrimSuffix(m.Path, " (deleted)")))
 	if err2 != nil {
 		return nil, fmt.Errorf("open mapped file: %w; %w", err, err2)
 	}
@@ -137,10 +119,10 @@ func openMapped(pid int, m mapping) (*os.File, error) {
 
 // loadBias is what to add to the file's virtual addresses to get the
 // process's, from the file's lowest mapping.
-func loadBias(f *elf.File, maps []mapping) (uint64, error) {
+func loadBias(f *elf.File, maps []unwinder.Mapping) (uint64, error) {
 	m := maps[0]
 	for _, x := range maps[1:] {
-		if x.offset < m.offset {
+		if x.Offset < m.Offset {
 			m = x
 		}
 	}
@@ -148,14 +130,14 @@ func loadBias(f *elf.File, maps []mapping) (uint64, error) {
 		if p.Type != elf.PT_LOAD {
 			continue
 		}
-		if lo := p.Off &^ 0xfff; m.offset >= lo && m.offset < p.Off+p.Filesz {
-			return m.start - m.offset + p.Off - p.Vaddr, nil
+		if lo := p.Off &^ 0xfff; m.Offset >= lo && m.Offset < p.Off+p.Filesz {
+			return m.Start - m.Offset + p.Off - p.Vaddr, nil
 		}
 	}
-	return 0, fmt.Errorf("no loadable segment at file offset %#x", m.offset)
+	return 0, fmt.Errorf("no loadable segment at file offset %#x", m.Offset)
 }
 
-func newProcess(pid int, maps []mapping) (*Process, error) {
+func newProcess(pid int, maps []unwinder.Mapping) (*Process, error) {
 	file, err := openMapped(pid, maps[0])
 	if err != nil {
 		return nil, err
@@ -165,7 +147,7 @@ func newProcess(pid int, maps []mapping) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("elf: %w", err)
 	}
-	base := filepath.Base(maps[0].path)
+	base := filepath.Base(maps[0].Path)
 	syms := readSyms(ef, libpythonRE.MatchString(base) || pythonExeRE.MatchString(base))
 	eval, ok := syms.evalSymbol()
 	if !ok {
@@ -198,7 +180,7 @@ func newProcess(pid int, maps []mapping) (*Process, error) {
 	p := &Process{
 		PID:       pid,
 		Version:   v,
-		Path:      maps[0].path,
+		Path:      maps[0].Path,
 		EvalStart: bias + eval.Value,
 		EvalEnd:   bias + eval.Value + eval.Size,
 	}

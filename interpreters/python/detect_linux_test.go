@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pftop/pftop/internal/testutil"
+	"github.com/pftop/pftop/unwinder"
 )
 
 func TestDetectNotPython(t *testing.T) {
@@ -56,14 +57,19 @@ func TestDetectGone(t *testing.T) {
 	f := th[0].Frames[0]
 
 	// The process's maps as Detect saw them, then it exits mid-way.
-	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	mf, err := os.Open(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps, err := unwinder.ParseMaps(mf)
+	mf.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 	cmd.Process.Kill()
 	cmd.Wait()
-	if p2, err := detect(pid, parseMaps(maps), exe); err == nil {
+	if p2, err := detect(pid, maps, exe); err == nil {
 		t.Errorf("detect on an exited process = %v, nil; want an error", p2)
 	}
 	if _, err := Detect(pid); !errors.Is(err, os.ErrNotExist) {
