@@ -157,12 +157,18 @@ func (in *interpreters) close() {
 	}
 }
 
-// pythonFrame turns a frame the walker recorded into an aggregate frame,
-// naming it now, while the process and its code objects live.
-func (in *interpreters) pythonFrame(pid uint32, check uint32, lasti int32, code uint64) aggregate.Frame {
+// process returns pid's detected CPython, nil if none: looked up once per
+// trace, for all of its Python frames.
+func (in *interpreters) process(pid uint32) *python.Process {
 	in.mu.Lock()
-	proc := in.py[pid]
-	in.mu.Unlock()
+	defer in.mu.Unlock()
+	return in.py[pid]
+}
+
+// pythonFrame turns a frame the walker recorded in proc (nil: no longer
+// known) into an aggregate frame, naming it now, while the process and
+// its code objects live.
+func (in *interpreters) pythonFrame(proc *python.Process, check uint32, lasti int32, code uint64) aggregate.Frame {
 	loc := aggregate.Location{Function: "[unknown python frame]", Module: "[python]"}
 	if proc != nil {
 		if fr, err := proc.Symbolize(code, int64(lasti), check); err == nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/pftop/pftop/aggregate"
 	"github.com/pftop/pftop/aggregate/container"
 	"github.com/pftop/pftop/bpf"
+	"github.com/pftop/pftop/interpreters/python"
 	"github.com/pftop/pftop/sampler"
 	"github.com/pftop/pftop/unwinder"
 )
@@ -246,9 +247,14 @@ func (p *profiler) readTraces() {
 				t.Frames = append(t.Frames, aggregate.Frame{Kind: aggregate.KindKernel, Addr: k})
 			}
 		}
+		var py *python.Process
+		pyLooked := false
 		for _, u := range s.User {
 			if ok, check, lasti := bpf.PythonFrame(u.FileId); ok {
-				t.Frames = append(t.Frames, p.interp.pythonFrame(s.PID, check, lasti, u.Addr))
+				if !pyLooked {
+					py, pyLooked = p.interp.process(s.PID), true
+				}
+				t.Frames = append(t.Frames, p.interp.pythonFrame(py, check, lasti, u.Addr))
 				continue
 			}
 			f := aggregate.Frame{Kind: aggregate.KindNative, FileID: u.FileId, Addr: u.Addr}

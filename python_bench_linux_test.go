@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -70,9 +69,10 @@ func benchPython(t *testing.T, pftop string) [][3]string {
 		// programs' own clock, which leaves out the samples of other
 		// processes the PID filter dropped (under load, most runs).
 		var frames, own float64
-		if n := benchCounter(f.stats, "traces_sent"); n > 0 {
-			frames = float64(benchCounter(f.stats, "delta_frames")+benchCounter(f.stats, "fp_frames")+benchCounter(f.stats, "signal_frames")+benchCounter(f.stats, "py_frames")) / float64(n)
-			own = float64(benchCounter(f.stats, "unwind_ns")) / float64(n) / 1e3
+		st := parseStats(f.stats)
+		if n := st["traces_sent"]; n > 0 {
+			frames = float64(st["delta_frames"]+st["fp_frames"]+st["signal_frames"]+st["py_frames"]) / float64(n)
+			own = float64(st["unwind_ns"]) / float64(n) / 1e3
 		}
 		if c.name == "native" {
 			base = own
@@ -89,21 +89,11 @@ func benchPython(t *testing.T, pftop string) [][3]string {
 
 // perTrace is the programs' own time per trace sent.
 func perTrace(f runFigures) float64 {
-	n := benchCounter(f.stats, "traces_sent")
-	if n == 0 {
+	st := parseStats(f.stats)
+	if st["traces_sent"] == 0 {
 		return 0
 	}
-	return float64(benchCounter(f.stats, "unwind_ns")) / float64(n)
-}
-
-// benchCounter reads a BPF counter from the `--stats` block.
-func benchCounter(stats, name string) int64 {
-	m := regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(name) + `\s+(\d+)$`).FindStringSubmatch(stats)
-	if m == nil {
-		return 0
-	}
-	v, _ := strconv.ParseInt(m[1], 10, 64)
-	return v
+	return float64(st["unwind_ns"]) / float64(st["traces_sent"])
 }
 
 // TestBenchPython prints benchPython's rows alone (TestBench prints them
