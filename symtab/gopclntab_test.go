@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/pftop/pftop/internal/testutil"
 	"github.com/pftop/pftop/symtab/pclntab"
 	"github.com/pftop/pftop/symtab/pclntab/pclntabtest"
 )
@@ -382,20 +382,6 @@ func FuzzGoTable(f *testing.F) {
 	})
 }
 
-// goCommandPath returns the installed go command, a large Go binary.
-func goCommandPath(tb testing.TB) string {
-	tb.Helper()
-	out, err := exec.Command("go", "env", "GOROOT").Output()
-	if err != nil {
-		tb.Skipf("no go command: %v", err)
-	}
-	p := filepath.Join(strings.TrimSpace(string(out)), "bin", "go")
-	if _, err := os.Stat(p); err != nil {
-		tb.Skip(err)
-	}
-	return p
-}
-
 // goAddrs returns n addresses spread over the functions of g.
 func goAddrs(g *GoTable, n int) []uint64 {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -412,7 +398,7 @@ func goAddrs(g *GoTable, n int) []uint64 {
 }
 
 func BenchmarkGoOpen(b *testing.B) {
-	p := goCommandPath(b)
+	p := testutil.GoCommand(b)
 	osf, err := os.Open(p)
 	if err != nil {
 		b.Fatal(err)
@@ -430,7 +416,7 @@ func BenchmarkGoOpen(b *testing.B) {
 // each once, in a fresh table (its caches empty): what symbolizing a new
 // profile costs.
 func BenchmarkGoLookupCold(b *testing.B) {
-	p := goCommandPath(b)
+	p := testutil.GoCommand(b)
 	osf, err := os.Open(p)
 	if err != nil {
 		b.Fatal(err)
@@ -458,7 +444,7 @@ func BenchmarkGoLookupCold(b *testing.B) {
 // BenchmarkGoLookupWarm looks up 100,000 distinct addresses over and
 // over: the cached path.
 func BenchmarkGoLookupWarm(b *testing.B) {
-	p := goCommandPath(b)
+	p := testutil.GoCommand(b)
 	osf, err := os.Open(p)
 	if err != nil {
 		b.Fatal(err)

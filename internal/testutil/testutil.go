@@ -145,3 +145,18 @@ func scratchDir() (string, error) {
 	}
 	return os.MkdirTemp("", "pftop-test")
 }
+
+// GoCommand returns the installed go command, a large Go binary that the
+// Go symbol and unwind table tests read; it skips when there is none.
+func GoCommand(tb testing.TB) string {
+	tb.Helper()
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		tb.Skipf("no go command: %v", err)
+	}
+	path := filepath.Join(strings.TrimSpace(string(out)), "bin", "go")
+	if _, err := os.Stat(path); err != nil {
+		tb.Skip(err)
+	}
+	return path
+}

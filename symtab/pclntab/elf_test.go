@@ -7,11 +7,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pftop/pftop/internal/testutil"
 	"github.com/pftop/pftop/symtab/pclntab"
 	"github.com/pftop/pftop/symtab/pclntab/pclntabtest"
 )
@@ -268,26 +268,11 @@ func TestToolchains(t *testing.T) {
 	}
 }
 
-// goCommand returns the path of the installed go command, a large Go
-// binary.
-func goCommand(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOROOT").Output()
-	if err != nil {
-		t.Skipf("no go command: %v", err)
-	}
-	path := filepath.Join(strings.TrimSpace(string(out)), "bin", "go")
-	if _, err := os.Stat(path); err != nil {
-		t.Skip(err)
-	}
-	return path
-}
-
 func TestGoCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large binary")
 	}
-	f := openELF(t, goCommand(t))
+	f := openELF(t, testutil.GoCommand(t))
 	tab, mod := open(t, f, pclntab.Options{CacheBytes: 256 << 10})
 	t.Logf("%s: %v, %d functions, pclntab %d bytes, %+v", f.Section(".gopclntab").Name, tab.Version, tab.NumFuncs(), mod.Size, mod)
 	crossCheck(t, f, tab)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pftop/pftop/internal/testutil"
 	"github.com/pftop/pftop/symtab"
 	"github.com/pftop/pftop/symtab/pclntab"
 	"github.com/pftop/pftop/symtab/pclntab/pclntabtest"
@@ -431,27 +432,13 @@ func checkUnwind(t *testing.T, c pclntabtest.Capture, tab *Table, gt *symtab.GoT
 	}
 }
 
-// goCommand returns the installed go command, a large Go binary.
-func goCommand(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOROOT").Output()
-	if err != nil {
-		t.Skipf("no go command: %v", err)
-	}
-	path := filepath.Join(strings.TrimSpace(string(out)), "bin", "go")
-	if _, err := os.Stat(path); err != nil {
-		t.Skip(err)
-	}
-	return path
-}
-
 // TestGoCommand checks the table of the installed go command against
 // objdump for every compiled function.
 func TestGoCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large binary")
 	}
-	bin := goCommand(t)
+	bin := testutil.GoCommand(t)
 	tab := goExtract(t, goOpen(t, bin))
 	n := checkObjdump(t, "local", bin, tab, "")
 	t.Logf("%s: %d deltas; %d compiled functions checked against objdump", bin, len(tab.Deltas), n)
@@ -668,7 +655,7 @@ func FuzzExtractPclntab(f *testing.F) {
 }
 
 func BenchmarkExtractPclntabGo(b *testing.B) {
-	f := goOpen(b, goCommand(b))
+	f := goOpen(b, testutil.GoCommand(b))
 	var n int
 	b.ReportAllocs()
 	for b.Loop() {
