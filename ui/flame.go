@@ -2,7 +2,6 @@ package ui
 
 import (
 	"slices"
-	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -375,14 +374,7 @@ func (f flameModel) typingKey(msg tea.KeyPressMsg) flameModel {
 		return f.vertical(-1)
 	case msg.Code == tea.KeyDown:
 		return f.vertical(1)
-	case msg.Code == tea.KeyBackspace:
-		if q := f.search.query; q != "" {
-			_, size := utf8.DecodeLastRuneInString(q)
-			f.search.query = q[:len(q)-size]
-		}
-	case msg.Text != "":
-		f.search.query += msg.Text
-	default:
+	case !f.search.edit(msg):
 		return f
 	}
 	f.matched = f.countMatches()

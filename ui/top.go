@@ -123,6 +123,23 @@ type searchState struct {
 	matches []int // indexes of matching rows, ascending
 }
 
+// edit applies a typed key to the query: backspace deletes the last
+// rune, text is appended. It reports whether the key was one of those.
+func (s *searchState) edit(msg tea.KeyPressMsg) bool {
+	switch {
+	case msg.Code == tea.KeyBackspace:
+		if q := s.query; q != "" {
+			_, size := utf8.DecodeLastRuneInString(q)
+			s.query = q[:len(q)-size]
+		}
+	case msg.Text != "":
+		s.query += msg.Text
+	default:
+		return false
+	}
+	return true
+}
+
 // topModel is the top-functions table.
 type topModel struct {
 	common        Common
@@ -287,14 +304,7 @@ func (t topModel) typingKey(msg tea.KeyPressMsg) topModel {
 		}
 		t.nav = t.nav.move(d, len(t.rows), t.pageHeight())
 		return t
-	case msg.Code == tea.KeyBackspace:
-		if q := t.search.query; q != "" {
-			_, size := utf8.DecodeLastRuneInString(q)
-			t.search.query = q[:len(q)-size]
-		}
-	case msg.Text != "":
-		t.search.query += msg.Text
-	default:
+	case !t.search.edit(msg):
 		return t
 	}
 	t.search.matches = findMatches(t.rows, t.search.query)
