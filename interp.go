@@ -23,8 +23,7 @@ type interpreters struct {
 	objs *bpf.Objects
 
 	mu    sync.Mutex
-	py    map[uint32]*python.Process
-	files map[uint32]string // the interpreter-looking file each was detected with
+	py    map[uint32]pyProcess
 	tried map[uint32]string // the interpreter file a failed detection saw
 
 	// Python frames are interned by what they name, so equal frames of
@@ -36,6 +35,13 @@ type interpreters struct {
 	detected, failed, stale atomic.Int64
 }
 
+// pyProcess is a detected CPython process and the interpreter-looking
+// file it was detected with (another one means an exec).
+type pyProcess struct {
+	proc *python.Process
+	file string
+}
+
 // maxPythonNames bounds the interned Python frames; past it new ones are
 // named by a placeholder rather than let pftop grow without end.
 const maxPythonNames = 1 << 20
@@ -43,8 +49,7 @@ const maxPythonNames = 1 << 20
 func newInterpreters(objs *bpf.Objects) *interpreters {
 	return &interpreters{
 		objs:  objs,
-		py:    map[uint32]*python.Process{},
-		files: map[uint32]string{},
+		py:    map[uint32]pyProcess{},
 		tried: map[uint32]string{},
 		ids:   map[aggregate.Location]uint64{},
 	}
@@ -71,8 +76,8 @@ func (in *interpreters) synced(pid uint32, mappings []unwinder.Mapping) {
 		return
 	}
 	in.mu.Lock()
-	_, known := in.py[pid]
-	replaced := known && in.files[pid] != file // an exec of another Python
+	cur, known := in.py[pid]
+	replaced := known && cur.file != file // an exec of another Python
 	triedFile, tried := in.tried[pid]
 	in.mu.Unlock()
 	if replaced {
@@ -127,8 +132,7 @@ func (in *interpreters) synced(pid uint32, mappings []unwinder.Mapping) {
 		in.tried[pid] = file
 		return
 	}
-	in.py[pid] = proc
-	in.files[pid] = file
+	in.py[pid] = pyProcess{proc, file}
 	delete(in.tried, pid)
 	in.detected.Add(1)
 }
@@ -136,9 +140,8 @@ func (in *interpreters) synced(pid uint32, mappings []unwinder.Mapping) {
 // exit forgets pid.
 func (in *interpreters) exit(pid uint32) {
 	in.mu.Lock()
-	proc := in.py[pid]
+	proc := in.py[pid].proc
 	delete(in.py, pid)
-	delete(in.files, pid)
 	delete(in.tried, pid)
 	in.mu.Unlock()
 	if proc != nil {
@@ -151,8 +154,8 @@ func (in *interpreters) exit(pid uint32) {
 func (in *interpreters) close() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	for pid, proc := range in.py {
-		proc.Close()
+	for pid, p := range in.py {
+		p.proc.Close()
 		delete(in.py, pid)
 	}
 }
@@ -162,7 +165,7 @@ func (in *interpreters) close() {
 func (in *interpreters) process(pid uint32) *python.Process {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return in.py[pid]
+	return in.py[pid].proc
 }
 
 // pythonFrame turns a frame the walker recorded in proc (nil: no longer
