@@ -556,3 +556,18 @@ func TestTextHelpers(t *testing.T) {
 		t.Errorf("formatDuration = %q", got)
 	}
 }
+
+// The header shows what an OTLP forwarder sent and dropped, and nothing
+// about OTLP when nothing is forwarded.
+func TestHeaderShowsExport(t *testing.T) {
+	h := newHarness(t, Options{})
+	if head := plain(h.m.headerView()); strings.Contains(head, "otlp") {
+		t.Errorf("header mentions otlp with nothing forwarded:\n%s", head)
+	}
+	h.src.health.Exported, h.src.health.ExportDropped = 1234, 5
+	h.tick()
+	head := plain(h.m.headerView())
+	if !strings.Contains(head, "otlp sent 1234") || !strings.Contains(head, "dropped 5") {
+		t.Errorf("header does not show the export counts:\n%s", head)
+	}
+}
