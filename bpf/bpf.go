@@ -251,6 +251,10 @@ const InterpreterFrameTag = 0xFE
 // many bytes of each frame.
 const PyFrameBlock = 128
 
+// PyTstateBlock bounds the thread-state offsets of a PyProc: the walker
+// reads this many bytes of a thread state at once.
+const PyTstateBlock = 192
+
 // PythonFrame decodes a user frame's file ID: whether a CPython walker
 // recorded it, the low 24 bits of its code object's co_firstlineno, and
 // its instruction offset (see interpreters/python.Process.Symbolize).
@@ -266,6 +270,11 @@ func (o *Objects) SetPython(pid uint32, p PyProc) error {
 	for _, off := range []uint32{p.FrameBack, p.FrameCode, p.FrameLasti, p.FrameOwner} {
 		if off+8 > PyFrameBlock {
 			return fmt.Errorf("python walker for %d: frame offset %d beyond the %d bytes read", pid, off, PyFrameBlock)
+		}
+	}
+	for _, off := range []uint32{p.TstateNext, p.TstateThreadId, p.TstateFrame} {
+		if off+8 > PyTstateBlock {
+			return fmt.Errorf("python walker for %d: thread-state offset %d beyond the %d bytes read", pid, off, PyTstateBlock)
 		}
 	}
 	if err := o.PyProcs.Put(pid, &p); err != nil {

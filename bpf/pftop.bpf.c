@@ -83,15 +83,15 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
-	__type(value, struct map_cache_entry);
-	__uint(max_entries, MAP_CACHE_SLOTS);
+	__type(value, struct map_cache_set);
+	__uint(max_entries, MAP_CACHE_SETS);
 } map_cache SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
-	__type(value, struct rule_cache_entry);
-	__uint(max_entries, RULE_CACHE_SLOTS);
+	__type(value, struct rule_cache_set);
+	__uint(max_entries, RULE_CACHE_SETS);
 } rule_cache SEC(".maps");
 
 /* CPython processes by PID, with a bitmap in front so that samples of
@@ -110,12 +110,13 @@ struct {
 	__uint(max_entries, 4096);
 } py_procs SEC(".maps");
 
-/* Thread state per TID, checked against the thread before each use. */
+/* Thread state per TID, in a per-CPU slot by TID; checked against the
+ * thread before each use. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct py_thread);
-	__uint(max_entries, 16384);
+	__uint(max_entries, PY_THREAD_SLOTS);
 } py_threads SEC(".maps");
 
 struct {
@@ -136,8 +137,13 @@ struct unwind_state {
 	 * search. Valid within one sample only. */
 	struct mapping last_map;
 	__u64 last_rule_file;
-	__u64 last_rule_addr;
+	__u64 last_rule_addr; /* the rule holds for [addr, addr+len) */
+	__u32 last_rule_len;
 	struct rule last_rule;
+	/* find_rule's result: the rule and the stretch it covers. */
+	struct rule found_rule;
+	__u64 found_start;
+	__u32 found_len;
 	__u32 have_last_map;
 	__u32 have_last_rule;
 	__u64 gen; /* mapping_gen when the sample started */
@@ -166,6 +172,7 @@ struct unwind_state {
 	__u64 stack_hi;
 	__u8 stack_buf[STACK_WINDOW + 8];
 	__u8 py_buf[PY_WINDOW + PY_FRAME_BLOCK + 8];
+	__u8 ts_buf[256 + 8]; /* the first PY_TSTATE_BLOCK bytes of a thread state */
 	struct trace trace;
 };
 
@@ -228,11 +235,18 @@ const enum cfa_kind *unused_cfa_kind __attribute__((unused));
 const enum rbp_kind *unused_rbp_kind __attribute__((unused));
 const enum prog_slot *unused_prog_slot __attribute__((unused));
 const struct delta_chunk *unused_delta_chunk __attribute__((unused));
-const struct map_cache_entry *unused_map_cache_entry __attribute__((unused));
-const struct rule_cache_entry *unused_rule_cache_entry __attribute__((unused));
+const struct map_cache_set *unused_map_cache_set __attribute__((unused));
+const struct rule_cache_set *unused_rule_cache_set __attribute__((unused));
 const struct py_proc *unused_py_proc __attribute__((unused));
 const struct py_thread *unused_py_thread __attribute__((unused));
 const struct py_code_entry *unused_py_code_entry __attribute__((unused));
+
+/* The sample being unwound, on this CPU. */
+static __always_inline struct unwind_state *state(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
 
 static __always_inline void count_n(__u32 c, __u64 n)
 {
@@ -320,10 +334,15 @@ static __always_inline int finish(struct unwind_state *st, __u32 status)
 }
 
 /* Finds the rule for file address addr of file_id: the last delta at or
- * before addr in its page. Returns 0 and leaves *out untouched when the
- * page has none (no unwind info here). */
-static __always_inline int find_rule(__u64 file_id, __u64 addr, struct rule *out)
+ * before addr in its page, and the stretch up to the next delta or the
+ * page's end that it covers, into st->found_*. Returns 0 when the page has
+ * none (no unwind info here). A global function, so that its search is
+ * verified once, apart from the frame's other paths. */
+__noinline int find_rule(__u64 file_id, __u64 addr)
 {
+	struct unwind_state *st = state();
+	if (!st)
+		return 0;
 	struct page_key pk = { .file_id = file_id, .page = addr >> DELTA_PAGE_BITS };
 	struct page_val *pv = bpf_map_lookup_elem(&delta_pages, &pk);
 	if (!pv)
@@ -358,7 +377,18 @@ static __always_inline int find_rule(__u64 file_id, __u64 addr, struct rule *out
 	struct rule *r = bpf_map_lookup_elem(&rules, &ri);
 	if (!r)
 		return 0;
-	*out = *r;
+	/* The stretch ends at the next delta, lo, if the page has one. */
+	__u32 end = 1 << DELTA_PAGE_BITS;
+	if (lo < first + pv->count) {
+		ci = lo / DELTA_CHUNK;
+		c = bpf_map_lookup_elem(&deltas, &ci);
+		if (c)
+			end = (__u32)(c->pair >> ((lo & 1) * 32)) >> 16;
+	}
+	__u32 off = found >> 16;
+	st->found_rule = *r;
+	st->found_start = (addr & ~(__u64)((1 << DELTA_PAGE_BITS) - 1)) + off;
+	st->found_len = end > off ? end - off : 1;
 	return 1;
 }
 
@@ -442,18 +472,41 @@ static __always_inline __u32 py_first_line(struct unwind_state *st, __u64 code)
 	return first;
 }
 
+/* Reads the first PY_TSTATE_BLOCK bytes of the thread state at ts into
+ * ts_buf, in one read. */
+static __always_inline int py_tstate_load(struct unwind_state *st, __u64 ts)
+{
+	return bpf_probe_read_user(st->ts_buf, PY_TSTATE_BLOCK, (void *)ts);
+}
+
+/* A field of the thread state in ts_buf; user space checks that the
+ * offsets fit the block (bpf.Objects.SetPython). */
+static __always_inline __u64 py_tstate_u64(struct unwind_state *st, __u32 off)
+{
+	return *(__u64 *)&st->ts_buf[off & 0xff];
+}
+
 /* Finds the innermost Python frame of the sampled thread: its thread
  * state is the one whose thread_id is the thread's pthread_self(), which
  * on x86-64 is the FS base the kernel keeps for the task. Threads that do
  * not hold the GIL are found the same way. */
 static __always_inline __u64 py_thread_frame(struct unwind_state *st, __u32 pid)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
+	__u64 fsbase;
+	if (have_task_pt_regs) {
+		/* 5.11+: a BTF-typed task reads its fields directly. */
+		fsbase = bpf_get_current_task_btf()->thread.fsbase;
+	} else {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		fsbase = BPF_CORE_READ(task, thread.fsbase);
+	}
 	__u32 tid = st->trace.tid;
-	__u64 ts = 0, v = 0;
-	struct py_thread *c = bpf_map_lookup_elem(&py_threads, &tid);
-	if (c && c->pid == pid && !bpf_probe_read_user(&v, sizeof(v), (void *)(c->tstate + st->py.tstate_thread_id)) && v == fsbase)
+	__u32 id_off = st->py.tstate_thread_id;
+	__u64 ts = 0;
+	__u32 slot = tid & (PY_THREAD_SLOTS - 1);
+	struct py_thread *c = bpf_map_lookup_elem(&py_threads, &slot);
+	if (c && c->tid == tid && c->pid == pid && !py_tstate_load(st, c->tstate) &&
+	    py_tstate_u64(st, id_off) == fsbase)
 		ts = c->tstate;
 	if (!ts) {
 		__u64 t = 0;
@@ -463,32 +516,32 @@ static __always_inline __u64 py_thread_frame(struct unwind_state *st, __u32 pid)
 			return 0;
 		}
 		for (int i = 0; i < PY_MAX_THREADS && t; i++) {
-			if (bpf_probe_read_user(&v, sizeof(v), (void *)(t + st->py.tstate_thread_id))) {
+			if (py_tstate_load(st, t)) {
 				count(C_PY_READ);
 				return 0;
 			}
-			if (v == fsbase) {
+			if (py_tstate_u64(st, id_off) == fsbase) {
 				ts = t;
 				break;
 			}
-			if (bpf_probe_read_user(&t, sizeof(t), (void *)(t + st->py.tstate_next))) {
-				count(C_PY_READ);
-				return 0;
-			}
+			t = py_tstate_u64(st, st->py.tstate_next);
 		}
 		if (!ts) {
 			count(C_PY_NO_THREAD);
 			return 0;
 		}
-		struct py_thread nc = { .tstate = ts, .pid = pid };
-		bpf_map_update_elem(&py_threads, &tid, &nc, BPF_ANY);
+		if (c) {
+			c->tstate = ts;
+			c->pid = pid;
+			c->tid = tid;
+		}
 	}
-	__u64 f = 0;
-	if (bpf_probe_read_user(&f, sizeof(f), (void *)(ts + st->py.tstate_frame)))
-		return 0;
-	/* 3.11 and 3.12 keep the current frame in the thread's C frame. */
+	/* ts_buf holds ts now. */
+	__u64 f = py_tstate_u64(st, st->py.tstate_frame);
+	/* 3.11 and 3.12 keep the current frame in the thread's C frame, which
+	 * sits on the thread's stack: read through the stack window. */
 	if (f && (st->py.version == 0x30b || st->py.version == 0x30c) &&
-	    bpf_probe_read_user(&f, sizeof(f), (void *)(f + st->py.cframe_current_frame)))
+	    read_user_u64(st, f + st->py.cframe_current_frame, &f))
 		return 0;
 	return f;
 }
@@ -514,6 +567,9 @@ __noinline int py_visit(__u32 pid)
 	__u32 at = n - 1;
 	__u32 emitted = 0;
 	__u32 ver = st->py.version;
+	/* The last code object seen: a recursive call needs no lookup. */
+	__u64 last_code = 0;
+	__u32 last_first = 0;
 	for (int i = 0; i < PY_FRAMES_PER_VISIT; i++) {
 		__u64 fr = st->py_frame;
 		if (!fr)
@@ -536,7 +592,12 @@ __noinline int py_visit(__u32 pid)
 			lasti = (__u32)(py_u64(st, b, st->py.frame_lasti) - (code + st->py.code_adaptive));
 		else
 			lasti = py_u32(st, b, st->py.frame_lasti);
-		__u32 first = py_first_line(st, code);
+		__u32 first = last_first;
+		if (code != last_code) {
+			first = py_first_line(st, code);
+			last_code = code;
+			last_first = first;
+		}
 		/* The barrier keeps the bound checked on the register that
 		 * indexes: 6.1's verifier loses it on a spilled copy. */
 		__u32 idx = at;
@@ -559,6 +620,12 @@ __noinline int py_visit(__u32 pid)
 		st->n_py += emitted;
 	}
 	return emitted;
+}
+
+/* Whether the cached mapping e holds pc for the sampled process. */
+static __always_inline int map_cached(struct unwind_state *st, struct map_cache_entry *e, __u32 pid, __u64 pc)
+{
+	return e->gen == st->gen && e->pid == pid && e->proc == st->proc && pc >= e->m.start && pc < e->m.end;
 }
 
 enum step_result {
@@ -593,21 +660,26 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 			.addr = bpf_cpu_to_be64(pc),
 		};
 		st->have_last_map = 0;
-		__u32 slot = (__u32)((((__u64)pid << 32) ^ (pc >> 20)) * 0x9E3779B97F4A7C15ULL >> 58);
-		struct map_cache_entry *ce = bpf_map_lookup_elem(&map_cache, &slot);
-		if (ce && ce->gen == st->gen && ce->pid == pid && ce->proc == st->proc && pc >= ce->m.start && pc < ce->m.end) {
-			st->last_map = ce->m;
+		__u32 slot = (__u32)((((__u64)pid << 32) ^ (pc >> 20)) * 0x9E3779B97F4A7C15ULL >> 57);
+		struct map_cache_set *cs = bpf_map_lookup_elem(&map_cache, &slot);
+		if (cs && map_cached(st, &cs->e[0], pid, pc)) {
+			st->last_map = cs->e[0].m;
+			st->have_last_map = 1;
+		} else if (cs && map_cached(st, &cs->e[1], pid, pc)) {
+			st->last_map = cs->e[1].m;
 			st->have_last_map = 1;
 		} else {
 			struct mapping *found = bpf_map_lookup_elem(&pid_mappings, &mk);
 			if (found) {
 				st->last_map = *found;
 				st->have_last_map = 1;
-				if (ce) {
-					ce->gen = st->gen;
-					ce->proc = st->proc;
-					ce->pid = pid;
-					ce->m = *found;
+				if (cs) {
+					/* The newest in way 0, the one before in way 1. */
+					cs->e[1] = cs->e[0];
+					cs->e[0].gen = st->gen;
+					cs->e[0].proc = st->proc;
+					cs->e[0].pid = pid;
+					cs->e[0].m = *found;
 				}
 			}
 		}
@@ -630,24 +702,43 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 		__u64 addr = pc - m->bias;
 		if (st->return_addr)
 			addr -= 1;
-		if (st->have_last_rule && st->last_rule_addr == addr && st->last_rule_file == m->file_id) {
+		if (st->have_last_rule && addr - st->last_rule_addr < st->last_rule_len && st->last_rule_file == m->file_id) {
 			r = st->last_rule;
 		} else {
-			__u32 slot = (__u32)(((m->file_id ^ (addr * 0x9E3779B97F4A7C15ULL)) * 0xBF58476D1CE4E5B9ULL) >> 54);
-			struct rule_cache_entry *ce = bpf_map_lookup_elem(&rule_cache, &slot);
-			if (ce && ce->file_id == m->file_id && ce->addr == addr) {
-				r = ce->r;
-			} else if (find_rule(m->file_id, addr, &r)) {
-				if (ce) {
-					ce->file_id = m->file_id;
-					ce->addr = addr;
-					ce->r = r;
+			/* A return address has a slot of its own. The sampled PC
+			 * moves, so it takes the slot of its 256-byte block: a
+			 * busy loop keeps hitting a few. */
+			__u64 key = st->return_addr ? addr : addr >> 8;
+			__u32 slot = (__u32)(((m->file_id ^ (key * 0x9E3779B97F4A7C15ULL)) * 0xBF58476D1CE4E5B9ULL) >> 55);
+			struct rule_cache_set *cs = bpf_map_lookup_elem(&rule_cache, &slot);
+			__u64 start;
+			__u32 len;
+			if (cs && cs->e[0].file_id == m->file_id && addr - cs->e[0].addr < cs->e[0].len) {
+				r = cs->e[0].r;
+				start = cs->e[0].addr;
+				len = cs->e[0].len;
+			} else if (cs && cs->e[1].file_id == m->file_id && addr - cs->e[1].addr < cs->e[1].len) {
+				r = cs->e[1].r;
+				start = cs->e[1].addr;
+				len = cs->e[1].len;
+			} else if (find_rule(m->file_id, addr)) {
+				r = st->found_rule;
+				start = st->found_start;
+				len = st->found_len;
+				if (cs) {
+					/* The newest in way 0, the one before in way 1. */
+					cs->e[1] = cs->e[0];
+					cs->e[0].file_id = m->file_id;
+					cs->e[0].addr = start;
+					cs->e[0].len = len;
+					cs->e[0].r = r;
 				}
 			} else {
 				goto no_rule;
 			}
 			st->last_rule = r;
-			st->last_rule_addr = addr;
+			st->last_rule_addr = start;
+			st->last_rule_len = len;
 			st->last_rule_file = m->file_id;
 			st->have_last_rule = 1;
 		}
@@ -746,12 +837,6 @@ apply:
 	st->bp = bp;
 	st->return_addr = 1;
 	return STEP_NEXT;
-}
-
-static __always_inline struct unwind_state *state(void)
-{
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&scratch, &zero);
 }
 
 /* One frame, as a global function: the verifier checks it once instead of

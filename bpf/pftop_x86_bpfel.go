@@ -89,6 +89,11 @@ type pftopMapCacheEntry struct {
 	M    pftopMapping
 }
 
+type pftopMapCacheSet struct {
+	_ structs.HostLayout
+	E [2]pftopMapCacheEntry
+}
+
 type pftopMapping struct {
 	_      structs.HostLayout
 	FileId uint64
@@ -165,7 +170,7 @@ type pftopPyThread struct {
 	_      structs.HostLayout
 	Tstate uint64
 	Pid    uint32
-	Pad    uint32
+	Tid    uint32
 }
 
 type pftopRbpKind uint32
@@ -190,7 +195,12 @@ type pftopRuleCacheEntry struct {
 	FileId uint64
 	Addr   uint64
 	R      pftopRule
-	Pad    uint32
+	Len    uint32
+}
+
+type pftopRuleCacheSet struct {
+	_ structs.HostLayout
+	E [2]pftopRuleCacheEntry
 }
 
 type pftopTrace struct {
@@ -218,7 +228,12 @@ type pftopUnwindState struct {
 	LastMap      pftopMapping
 	LastRuleFile uint64
 	LastRuleAddr uint64
+	LastRuleLen  uint32
 	LastRule     pftopRule
+	FoundRule    pftopRule
+	_            [4]byte
+	FoundStart   uint64
+	FoundLen     uint32
 	HaveLastMap  uint32
 	HaveLastRule uint32
 	_            [4]byte
@@ -238,6 +253,7 @@ type pftopUnwindState struct {
 	StackHi      uint64
 	StackBuf     [1032]uint8
 	PyBuf        [4232]uint8
+	TsBuf        [264]uint8
 	Trace        pftopTrace
 }
 
@@ -259,46 +275,46 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	pftopMapCounters             = "counters"
-	pftopMapDeltaPages           = "delta_pages"
-	pftopMapDeltas               = "deltas"
-	pftopMapEvents               = "events"
-	pftopMapInterpPids           = "interp_pids"
-	pftopMapMapCache             = "map_cache"
-	pftopMapMappingGen           = "mapping_gen"
-	pftopMapPidFilter            = "pid_filter"
-	pftopMapPidMappings          = "pid_mappings"
-	pftopMapProgs                = "progs"
-	pftopMapPyCode               = "py_code"
-	pftopMapPyProcs              = "py_procs"
-	pftopMapPyThreads            = "py_threads"
-	pftopMapRuleCache            = "rule_cache"
-	pftopMapRules                = "rules"
-	pftopMapScratch              = "scratch"
-	pftopMapSyncSent             = "sync_sent"
-	pftopMapTraces               = "traces"
-	pftopProgProcessExit         = "process_exit"
-	pftopProgSample              = "sample"
-	pftopProgUnwindNative        = "unwind_native"
-	pftopVarFilterPids           = "filter_pids"
-	pftopVarHaveTaskPtRegs       = "have_task_pt_regs"
-	pftopVarSyncIntervalNs       = "sync_interval_ns"
-	pftopVarThreadSize           = "thread_size"
-	pftopVarUnusedCfaKind        = "unused_cfa_kind"
-	pftopVarUnusedCounter        = "unused_counter"
-	pftopVarUnusedDeltaChunk     = "unused_delta_chunk"
-	pftopVarUnusedEvent          = "unused_event"
-	pftopVarUnusedEventKind      = "unused_event_kind"
-	pftopVarUnusedMapCacheEntry  = "unused_map_cache_entry"
-	pftopVarUnusedMappingKind    = "unused_mapping_kind"
-	pftopVarUnusedProgSlot       = "unused_prog_slot"
-	pftopVarUnusedPyCodeEntry    = "unused_py_code_entry"
-	pftopVarUnusedPyProc         = "unused_py_proc"
-	pftopVarUnusedPyThread       = "unused_py_thread"
-	pftopVarUnusedRbpKind        = "unused_rbp_kind"
-	pftopVarUnusedRuleCacheEntry = "unused_rule_cache_entry"
-	pftopVarUnusedStatus         = "unused_status"
-	pftopVarUnusedTrace          = "unused_trace"
+	pftopMapCounters           = "counters"
+	pftopMapDeltaPages         = "delta_pages"
+	pftopMapDeltas             = "deltas"
+	pftopMapEvents             = "events"
+	pftopMapInterpPids         = "interp_pids"
+	pftopMapMapCache           = "map_cache"
+	pftopMapMappingGen         = "mapping_gen"
+	pftopMapPidFilter          = "pid_filter"
+	pftopMapPidMappings        = "pid_mappings"
+	pftopMapProgs              = "progs"
+	pftopMapPyCode             = "py_code"
+	pftopMapPyProcs            = "py_procs"
+	pftopMapPyThreads          = "py_threads"
+	pftopMapRuleCache          = "rule_cache"
+	pftopMapRules              = "rules"
+	pftopMapScratch            = "scratch"
+	pftopMapSyncSent           = "sync_sent"
+	pftopMapTraces             = "traces"
+	pftopProgProcessExit       = "process_exit"
+	pftopProgSample            = "sample"
+	pftopProgUnwindNative      = "unwind_native"
+	pftopVarFilterPids         = "filter_pids"
+	pftopVarHaveTaskPtRegs     = "have_task_pt_regs"
+	pftopVarSyncIntervalNs     = "sync_interval_ns"
+	pftopVarThreadSize         = "thread_size"
+	pftopVarUnusedCfaKind      = "unused_cfa_kind"
+	pftopVarUnusedCounter      = "unused_counter"
+	pftopVarUnusedDeltaChunk   = "unused_delta_chunk"
+	pftopVarUnusedEvent        = "unused_event"
+	pftopVarUnusedEventKind    = "unused_event_kind"
+	pftopVarUnusedMapCacheSet  = "unused_map_cache_set"
+	pftopVarUnusedMappingKind  = "unused_mapping_kind"
+	pftopVarUnusedProgSlot     = "unused_prog_slot"
+	pftopVarUnusedPyCodeEntry  = "unused_py_code_entry"
+	pftopVarUnusedPyProc       = "unused_py_proc"
+	pftopVarUnusedPyThread     = "unused_py_thread"
+	pftopVarUnusedRbpKind      = "unused_rbp_kind"
+	pftopVarUnusedRuleCacheSet = "unused_rule_cache_set"
+	pftopVarUnusedStatus       = "unused_status"
+	pftopVarUnusedTrace        = "unused_trace"
 )
 
 // loadPftop returns the embedded CollectionSpec for pftop.
@@ -376,25 +392,25 @@ type pftopMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type pftopVariableSpecs struct {
-	FilterPids           *ebpf.VariableSpec `ebpf:"filter_pids"`
-	HaveTaskPtRegs       *ebpf.VariableSpec `ebpf:"have_task_pt_regs"`
-	SyncIntervalNs       *ebpf.VariableSpec `ebpf:"sync_interval_ns"`
-	ThreadSize           *ebpf.VariableSpec `ebpf:"thread_size"`
-	UnusedCfaKind        *ebpf.VariableSpec `ebpf:"unused_cfa_kind"`
-	UnusedCounter        *ebpf.VariableSpec `ebpf:"unused_counter"`
-	UnusedDeltaChunk     *ebpf.VariableSpec `ebpf:"unused_delta_chunk"`
-	UnusedEvent          *ebpf.VariableSpec `ebpf:"unused_event"`
-	UnusedEventKind      *ebpf.VariableSpec `ebpf:"unused_event_kind"`
-	UnusedMapCacheEntry  *ebpf.VariableSpec `ebpf:"unused_map_cache_entry"`
-	UnusedMappingKind    *ebpf.VariableSpec `ebpf:"unused_mapping_kind"`
-	UnusedProgSlot       *ebpf.VariableSpec `ebpf:"unused_prog_slot"`
-	UnusedPyCodeEntry    *ebpf.VariableSpec `ebpf:"unused_py_code_entry"`
-	UnusedPyProc         *ebpf.VariableSpec `ebpf:"unused_py_proc"`
-	UnusedPyThread       *ebpf.VariableSpec `ebpf:"unused_py_thread"`
-	UnusedRbpKind        *ebpf.VariableSpec `ebpf:"unused_rbp_kind"`
-	UnusedRuleCacheEntry *ebpf.VariableSpec `ebpf:"unused_rule_cache_entry"`
-	UnusedStatus         *ebpf.VariableSpec `ebpf:"unused_status"`
-	UnusedTrace          *ebpf.VariableSpec `ebpf:"unused_trace"`
+	FilterPids         *ebpf.VariableSpec `ebpf:"filter_pids"`
+	HaveTaskPtRegs     *ebpf.VariableSpec `ebpf:"have_task_pt_regs"`
+	SyncIntervalNs     *ebpf.VariableSpec `ebpf:"sync_interval_ns"`
+	ThreadSize         *ebpf.VariableSpec `ebpf:"thread_size"`
+	UnusedCfaKind      *ebpf.VariableSpec `ebpf:"unused_cfa_kind"`
+	UnusedCounter      *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedDeltaChunk   *ebpf.VariableSpec `ebpf:"unused_delta_chunk"`
+	UnusedEvent        *ebpf.VariableSpec `ebpf:"unused_event"`
+	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
+	UnusedMapCacheSet  *ebpf.VariableSpec `ebpf:"unused_map_cache_set"`
+	UnusedMappingKind  *ebpf.VariableSpec `ebpf:"unused_mapping_kind"`
+	UnusedProgSlot     *ebpf.VariableSpec `ebpf:"unused_prog_slot"`
+	UnusedPyCodeEntry  *ebpf.VariableSpec `ebpf:"unused_py_code_entry"`
+	UnusedPyProc       *ebpf.VariableSpec `ebpf:"unused_py_proc"`
+	UnusedPyThread     *ebpf.VariableSpec `ebpf:"unused_py_thread"`
+	UnusedRbpKind      *ebpf.VariableSpec `ebpf:"unused_rbp_kind"`
+	UnusedRuleCacheSet *ebpf.VariableSpec `ebpf:"unused_rule_cache_set"`
+	UnusedStatus       *ebpf.VariableSpec `ebpf:"unused_status"`
+	UnusedTrace        *ebpf.VariableSpec `ebpf:"unused_trace"`
 }
 
 // pftopObjects contains all objects after they have been loaded into the kernel.
@@ -464,25 +480,25 @@ func (m *pftopMaps) Close() error {
 //
 // It can be passed to loadPftopObjects or ebpf.CollectionSpec.LoadAndAssign.
 type pftopVariables struct {
-	FilterPids           *ebpf.Variable `ebpf:"filter_pids"`
-	HaveTaskPtRegs       *ebpf.Variable `ebpf:"have_task_pt_regs"`
-	SyncIntervalNs       *ebpf.Variable `ebpf:"sync_interval_ns"`
-	ThreadSize           *ebpf.Variable `ebpf:"thread_size"`
-	UnusedCfaKind        *ebpf.Variable `ebpf:"unused_cfa_kind"`
-	UnusedCounter        *ebpf.Variable `ebpf:"unused_counter"`
-	UnusedDeltaChunk     *ebpf.Variable `ebpf:"unused_delta_chunk"`
-	UnusedEvent          *ebpf.Variable `ebpf:"unused_event"`
-	UnusedEventKind      *ebpf.Variable `ebpf:"unused_event_kind"`
-	UnusedMapCacheEntry  *ebpf.Variable `ebpf:"unused_map_cache_entry"`
-	UnusedMappingKind    *ebpf.Variable `ebpf:"unused_mapping_kind"`
-	UnusedProgSlot       *ebpf.Variable `ebpf:"unused_prog_slot"`
-	UnusedPyCodeEntry    *ebpf.Variable `ebpf:"unused_py_code_entry"`
-	UnusedPyProc         *ebpf.Variable `ebpf:"unused_py_proc"`
-	UnusedPyThread       *ebpf.Variable `ebpf:"unused_py_thread"`
-	UnusedRbpKind        *ebpf.Variable `ebpf:"unused_rbp_kind"`
-	UnusedRuleCacheEntry *ebpf.Variable `ebpf:"unused_rule_cache_entry"`
-	UnusedStatus         *ebpf.Variable `ebpf:"unused_status"`
-	UnusedTrace          *ebpf.Variable `ebpf:"unused_trace"`
+	FilterPids         *ebpf.Variable `ebpf:"filter_pids"`
+	HaveTaskPtRegs     *ebpf.Variable `ebpf:"have_task_pt_regs"`
+	SyncIntervalNs     *ebpf.Variable `ebpf:"sync_interval_ns"`
+	ThreadSize         *ebpf.Variable `ebpf:"thread_size"`
+	UnusedCfaKind      *ebpf.Variable `ebpf:"unused_cfa_kind"`
+	UnusedCounter      *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedDeltaChunk   *ebpf.Variable `ebpf:"unused_delta_chunk"`
+	UnusedEvent        *ebpf.Variable `ebpf:"unused_event"`
+	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
+	UnusedMapCacheSet  *ebpf.Variable `ebpf:"unused_map_cache_set"`
+	UnusedMappingKind  *ebpf.Variable `ebpf:"unused_mapping_kind"`
+	UnusedProgSlot     *ebpf.Variable `ebpf:"unused_prog_slot"`
+	UnusedPyCodeEntry  *ebpf.Variable `ebpf:"unused_py_code_entry"`
+	UnusedPyProc       *ebpf.Variable `ebpf:"unused_py_proc"`
+	UnusedPyThread     *ebpf.Variable `ebpf:"unused_py_thread"`
+	UnusedRbpKind      *ebpf.Variable `ebpf:"unused_rbp_kind"`
+	UnusedRuleCacheSet *ebpf.Variable `ebpf:"unused_rule_cache_set"`
+	UnusedStatus       *ebpf.Variable `ebpf:"unused_status"`
+	UnusedTrace        *ebpf.Variable `ebpf:"unused_trace"`
 }
 
 // pftopPrograms contains all programs after they have been loaded into the kernel.

@@ -11,11 +11,13 @@
 #define DELTA_PAGE_BITS 16  /* stack-delta pages cover 64 KiB of text */
 #define BSEARCH_STEPS 17    /* enough for 65536 deltas in one page */
 #define DELTA_CHUNK 2       /* deltas per element of the deltas array */
-#define MAP_CACHE_SLOTS 64  /* per-CPU cache of mappings found in the trie */
-#define RULE_CACHE_SLOTS 1024 /* per-CPU cache of rules found by address */
+#define MAP_CACHE_SETS 128  /* per-CPU cache of mappings found in the trie, 2 ways */
+#define RULE_CACHE_SETS 512 /* per-CPU cache of rules found by address, 2 ways */
 #define PY_FRAMES_PER_VISIT 32 /* Python frames one eval-loop frame may run */
 #define PY_MAX_THREADS 64   /* thread states searched for the sampled thread */
 #define PY_FRAME_BLOCK 128  /* bytes of a Python frame read at once */
+#define PY_TSTATE_BLOCK 192 /* bytes of a thread state read at once */
+#define PY_THREAD_SLOTS 256 /* per-CPU cache of thread states by TID */
 #define STACK_WINDOW 1024   /* bytes of the user stack read at once, aligned */
 #define PY_WINDOW 4096      /* 3.11+: bytes of the frame stack read at once */
 #define PY_CODE_SLOTS 256   /* per-CPU cache of code objects' co_firstlineno */
@@ -154,14 +156,28 @@ struct map_cache_entry {
 	struct mapping m;
 };
 
-/* A per-CPU cache slot of the rule for one address of one file. A rule
- * depends only on the file's content, which its ID names, so entries
- * never go stale; the return addresses of a busy stack repeat. */
+/* Two ways of the mapping cache: a process's text and libraries hash
+ * apart, but one way alone let two of a few busy mappings evict each
+ * other sample after sample. */
+struct map_cache_set {
+	struct map_cache_entry e[2];
+};
+
+/* A per-CPU cache slot of the rule for the file addresses [addr,
+ * addr+len) of one file: the stretch between two deltas, within a delta
+ * page. A rule depends only on the file's content, which its ID names, so
+ * entries never go stale. Return addresses repeat from sample to sample;
+ * the sampled PC does not, but a busy loop stays in one stretch. */
 struct rule_cache_entry {
 	__u64 file_id;
 	__u64 addr;
 	struct rule r;
-	__u32 pad;
+	__u32 len;
+};
+
+/* Two ways of the rule cache, in one cache line. */
+struct rule_cache_set {
+	struct rule_cache_entry e[2];
 };
 
 /* A CPython process, as interpreters/python detected it: where the
@@ -200,7 +216,7 @@ struct py_code_entry {
 struct py_thread {
 	__u64 tstate;
 	__u32 pid;
-	__u32 pad;
+	__u32 tid;
 };
 
 /* A frame of the trace. Native frames carry the executable's short file
