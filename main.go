@@ -26,14 +26,16 @@ var version = "dev"
 
 // Common are the flags every profiling command takes.
 type Common struct {
-	Frequency int           `short:"F" default:"99" help:"Samples per second per CPU."`
-	PID       []int         `short:"p" name:"pid" help:"Only these processes (repeatable)."`
-	Comm      string        `help:"Only processes with this command name."`
-	Container string        `help:"Only processes in this container (ID or its first 12+ hex digits)."`
-	NoKernel  bool          `help:"Leave kernel frames out."`
-	Stats     bool          `help:"Print the BPF and unwinder counters to stderr at exit."`
-	DebugDir  []string      `name:"debug-dir" help:"Also look for separate debug files here (repeatable; /usr/lib/debug always)."`
-	StartWait time.Duration `hidden:"" default:"0s" help:"Wait this long after attaching before counting samples."`
+	Frequency int    `short:"F" default:"99" help:"Samples per second per CPU."`
+	PID       []int  `short:"p" name:"pid" help:"Only these processes (repeatable)."`
+	Comm      string `help:"Only processes with this command name."`
+	Container string `help:"Only processes in this container (ID or its first 12+ hex digits)."`
+	NoKernel  bool   `help:"Leave kernel frames out."`
+	// NoInterpreters also keeps pftop from reading any process's memory.
+	NoInterpreters bool          `name:"no-interpreters" help:"Leave interpreter frames out: Python shows as its interpreter's C functions, and no process's memory is read."`
+	Stats          bool          `help:"Print the BPF and unwinder counters to stderr at exit."`
+	DebugDir       []string      `name:"debug-dir" help:"Also look for separate debug files here (repeatable; /usr/lib/debug always)."`
+	StartWait      time.Duration `hidden:"" default:"0s" help:"Wait this long after attaching before counting samples."`
 	// StallReader lets the tests fill the trace ring on purpose, to check
 	// that drops are counted and shown.
 	StallReader time.Duration `hidden:"" name:"test-stall-reader" help:"Test only: read no traces for this long after starting."`

@@ -131,13 +131,18 @@ func startProfiler(ctx context.Context, cfg Common, history time.Duration, opts 
 		return nil, err
 	}
 	p.interp = newInterpreters(p.objs)
-	p.mgr, err = unwinder.New(unwinder.Config{
+	ucfg := unwinder.Config{
 		Maps:          unwinder.KernelMaps{Objs: p.objs},
 		DeltaCapacity: p.objs.DeltaCapacity,
 		Self:          os.Getpid(),
 		Synced:        p.interp.synced,
 		Reaped:        p.interp.exit,
-	})
+	}
+	if p.cfg.NoInterpreters {
+		// Nothing is detected, so nothing is published to the walkers.
+		ucfg.Synced = nil
+	}
+	p.mgr, err = unwinder.New(ucfg)
 	if err != nil {
 		return nil, err
 	}

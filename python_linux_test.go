@@ -291,3 +291,46 @@ func pyConform(t *testing.T, pftop, py, dir string) {
 		t.Logf("pftop stderr:\n%s", stderr)
 	}
 }
+
+// TestPythonNoInterpreters checks --no-interpreters: a Python process is
+// still unwound, through its interpreter's C functions, with no Python
+// frame and without being detected (so its memory is never read).
+func TestPythonNoInterpreters(t *testing.T) {
+	testutil.RequirePrivileges(t)
+	py, ok := pyInterpreter("3.12")
+	if !ok {
+		t.Skip("CPython 3.12 is not installed (looked in /root/.pyenv/versions and /usr/bin)")
+	}
+	pftop := testutil.BuildPftop(t)
+	p := confStart(t, py, filepath.Join(testutil.RepoRoot(t), "testdata", "targets", "python", "chain.py"))
+	time.Sleep(time.Second)
+	out, stderr := confRecord(t, pftop, "-d", "3s", "--no-kernel", "--no-interpreters", "--format", "folded", "-o", "-", "--stats", "-p", strconv.Itoa(p.pid))
+	var total, eval, python int
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		n, err := strconv.Atoi(line[i+1:])
+		if err != nil {
+			t.Fatalf("bad folded line %q", line)
+		}
+		total += n
+		if strings.Contains(line, "_PyEval_EvalFrameDefault") {
+			eval += n
+		}
+		if strings.Contains(line, "py_chain_") || strings.Contains(line, "<module>") {
+			python += n
+		}
+	}
+	if st := parseStats(stderr); st["py_frames"] != 0 {
+		t.Errorf("%d Python frames recorded with --no-interpreters", st["py_frames"])
+	}
+	if !strings.Contains(stderr, "python: processes=0 detected=0") {
+		t.Errorf("the Python process was detected with --no-interpreters:\n%s", stderr)
+	}
+	t.Logf("%d samples, %d in the eval loop, %d with Python frames", total, eval, python)
+	if total < confMinSamples || eval*10 < total*9 || python != 0 {
+		t.Errorf("want at least %d samples, 90%% of them through _PyEval_EvalFrameDefault and none with Python frames:\n%s", confMinSamples, out)
+	}
+}
