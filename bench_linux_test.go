@@ -190,7 +190,8 @@ type runFigures struct {
 	sampleRSS    int64 // bytes, while sampling
 	mapMemlock   int64 // bytes, summed over pftop's maps
 	stats        string
-	othersCPU    []float64 // % of one core of each other process, same window
+	othersCPU    []float64        // % of one core of each other process, same window
+	window       map[string]int64 // the BPF counters' growth between the two probes
 }
 
 var statRE = regexp.MustCompile(`([a-z_]+)=([^ \n]+)`)
@@ -226,6 +227,7 @@ func measureRun(t *testing.T, pftop string, args []string, from, to time.Duratio
 	pid := cmd.Process.Pid
 	var f runFigures
 	time.Sleep(from)
+	c0 := readCounters(t, pid)
 	cpu0 := procCPU(pid)
 	others0 := make([]time.Duration, len(others))
 	for i, o := range others {
@@ -242,6 +244,10 @@ func measureRun(t *testing.T, pftop string, args []string, from, to time.Duratio
 	f.sampleRSS = procRSS(pid)
 	f.bpfTotal, f.bpfRuns = programRunTime(t, pid, "sample")
 	c := readCounters(t, pid)
+	f.window = map[string]int64{}
+	for k, v := range c {
+		f.window[k] = v - c0[k]
+	}
 	if unwound := c["samples"] - c["idle"] - c["filtered"]; unwound > 0 {
 		f.bpfPerSample = f.bpfTotal / time.Duration(unwound)
 		f.bpfUnwound = unwound
