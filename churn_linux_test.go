@@ -458,9 +458,20 @@ func runChurn(t *testing.T, pftop string, bins churnBins, rate, seconds int) chu
 		t.Errorf("delta_pages: %d entries after the churn, %d before (limit %d)", f.end.pages, f.base.pages, limit)
 	}
 	// RSS: the recording keeps every sample (a few MB here); the rest
-	// must not grow with the number of processes seen.
+	// must not grow with the number of processes seen. Other work on the
+	// box (go test runs packages side by side) can leave pftop holding
+	// freed heap that Go returns to the system over the next seconds, so
+	// the bound gets that long to hold; a leak never gets under it.
 	if limit := f.baseRSS + 96<<20; f.endRSS > limit {
-		t.Errorf("pftop RSS grew from %.1f MB to %.1f MB during the churn (limit %.1f MB)", float64(f.baseRSS)/1e6, float64(f.endRSS)/1e6, float64(limit)/1e6)
+		settled := time.Now()
+		for time.Since(settled) < 30*time.Second && procRSS(r.pid()) > limit {
+			time.Sleep(time.Second)
+		}
+		if rss := procRSS(r.pid()); rss > limit {
+			t.Errorf("pftop RSS grew from %.1f MB to %.1f MB during the churn, %.1f MB 30 s later (limit %.1f MB)", float64(f.baseRSS)/1e6, float64(f.endRSS)/1e6, float64(rss)/1e6, float64(limit)/1e6)
+		} else {
+			t.Logf("pftop RSS back to %.1f MB %.0f s after the churn (limit %.1f MB)", float64(rss)/1e6, time.Since(settled).Seconds(), float64(limit)/1e6)
+		}
 	}
 
 	f.liveAtExit = userProcesses()
