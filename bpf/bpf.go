@@ -36,6 +36,7 @@ const (
 	MaxUserFrames   = 384 // MAX_USTACK; Ustack also has room for the packed kernel stack
 	MaxKernelFrames = len(pftopTrace{}.Kstack)
 	DeltaPageBits   = 16
+	DeltaSubBits    = 12 // as DELTA_SUB_BITS: page_val.sub indexes 4 KiB sub-pages
 	DeltaChunkSize  = 2 // deltas per element, as DELTA_CHUNK in types.h
 )
 

@@ -347,9 +347,23 @@ __noinline int find_rule(__u64 file_id, __u64 addr)
 	struct page_val *pv = bpf_map_lookup_elem(&delta_pages, &pk);
 	if (!pv)
 		return 0;
-	__u32 key = ((__u32)(addr & ((1 << DELTA_PAGE_BITS) - 1)) << 16) | 0xffff;
+	__u32 off16 = (__u32)(addr & ((1 << DELTA_PAGE_BITS) - 1));
+	__u32 key = (off16 << 16) | 0xffff;
 	__u32 first = pv->start;
-	__u32 lo = first, hi = first + pv->count; /* search [lo, hi) */
+	/* The deltas before addr's sub-page are at or before addr, those from
+	 * the next sub-page on after it: the answer is the last delta below
+	 * the next sub-page, or one at or after the start of this one. */
+	__u32 k = off16 >> DELTA_SUB_BITS;
+	__u32 next = k + 1;
+	/* Barriers keep the masks on the registers that index: the compiler
+	 * otherwise folds them into a bound the verifier cannot follow. */
+	asm volatile("" : "+r"(k));
+	asm volatile("" : "+r"(next));
+	__u32 lo = first + pv->sub[k & (DELTA_SUBS - 1)];
+	__u32 hi = first + pv->count;
+	if (next < DELTA_SUBS)
+		hi = first + pv->sub[next & (DELTA_SUBS - 1)];
+	/* search [lo, hi) */
 	/* Find the first delta above key; the one before it applies. Few
 	 * live variables keep the verifier's state count low. */
 	for (int i = 0; i < BSEARCH_STEPS; i++) {

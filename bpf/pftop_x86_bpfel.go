@@ -128,6 +128,7 @@ type pftopPageVal struct {
 	_     structs.HostLayout
 	Start uint32
 	Count uint32
+	Sub   [16]uint16
 }
 
 type pftopProgSlot uint32

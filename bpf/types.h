@@ -10,6 +10,8 @@
 #define MAX_TAIL_CALLS 32   /* 5.10 allows 33 chained tail calls */
 #define DELTA_PAGE_BITS 16  /* stack-delta pages cover 64 KiB of text */
 #define BSEARCH_STEPS 17    /* enough for 65536 deltas in one page */
+#define DELTA_SUB_BITS 12   /* a page's deltas are indexed by 4 KiB sub-page */
+#define DELTA_SUBS 16       /* sub-pages per page */
 #define DELTA_CHUNK 2       /* deltas per element of the deltas array */
 #define MAP_CACHE_SETS 128  /* per-CPU cache of mappings found in the trie, 2 ways */
 #define RULE_CACHE_SETS 512 /* per-CPU cache of rules found by address, 2 ways */
@@ -129,10 +131,13 @@ struct page_key {
 
 /* Deltas of one page sit at delta indexes [start, start+count) (index i
  * is element i / DELTA_CHUNK, slot i % DELTA_CHUNK), sorted, each encoded
- * as (offset in page << 16) | rule index. */
+ * as (offset in page << 16) | rule index. sub[k] counts the page's deltas
+ * below sub-page k, so a search starts within one sub-page: each step of
+ * a search is a cache miss, and the first ones, far apart, cost most. */
 struct page_val {
 	__u32 start;
 	__u32 count;
+	__u16 sub[DELTA_SUBS];
 };
 
 struct rule {

@@ -238,7 +238,7 @@ func (m *Manager) publishLocked(exe *executable, table *deltas.Table) error {
 	vals := make([]bpf.PageVal, len(pt.Pages))
 	for i, p := range pt.Pages {
 		keys[i] = bpf.PageKey{FileId: exe.id.Short(), Page: p}
-		vals[i] = bpf.PageVal{Start: start + pt.Starts[i], Count: pt.Counts[i]}
+		vals[i] = bpf.PageVal{Start: start + pt.Starts[i], Count: pt.Counts[i], Sub: pt.Subs[i]}
 	}
 	if err := m.cfg.Maps.PutPages(keys, vals); err != nil {
 		m.cfg.Maps.DeletePages(keys)

@@ -56,8 +56,16 @@ type pagedTable struct {
 	Pages   []uint64 // page numbers, ascending
 	Starts  []uint32 // index of each page's first entry in Entries
 	Counts  []uint32
-	Entries []uint32 // (offset in page << 16) | rule index
+	Subs    [][subPages]uint16 // per page: its entries below each sub-page
+	Entries []uint32           // (offset in page << 16) | rule index
 }
+
+// subPages is how many sub-pages index a page (bpf page_val.sub).
+const subPages = 1 << (pageShift - bpf.DeltaSubBits)
+
+// errPageFull is returned for a page with more deltas than its 16-bit
+// sub-page counts can index; real code has a few thousand at most.
+var errPageFull = errors.New("more than 65535 unwind deltas in one 64 KiB page")
 
 // pageTable lays t out in pages. A rule that continues across a page
 // boundary is repeated at offset 0 of the next page, so every page can be
@@ -92,6 +100,21 @@ func pageTable(t *deltas.Table, rs *ruleSet) (*pagedTable, []uint16, error) {
 		last := (ds[i+1].Addr - 1) >> pageShift
 		for p := page + 1; p <= last; p++ {
 			emit(p, 0, idx)
+		}
+	}
+	pt.Subs = make([][subPages]uint16, len(pt.Pages))
+	for i := range pt.Pages {
+		if pt.Counts[i] > 0xffff {
+			return nil, newRules, errPageFull
+		}
+		// Entries are sorted by offset: count those below each sub-page.
+		es := pt.Entries[pt.Starts[i] : pt.Starts[i]+pt.Counts[i]]
+		j := 0
+		for k := range subPages {
+			for j < len(es) && es[j]>>16 < uint32(k)<<bpf.DeltaSubBits {
+				j++
+			}
+			pt.Subs[i][k] = uint16(j)
 		}
 	}
 	return pt, newRules, nil

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pftop/pftop/bpf"
 	"github.com/pftop/pftop/unwinder/deltas"
 )
 
@@ -39,8 +40,21 @@ func TestPageTableSizeRealFiles(t *testing.T) {
 			if i > 0 && p <= pt.Pages[i-1] {
 				t.Fatalf("%s: pages not ascending at %d", path, i)
 			}
-			if pt.Counts[i] == 0 || pt.Counts[i] > 1<<16 {
+			if pt.Counts[i] == 0 || pt.Counts[i] > 0xffff {
 				t.Fatalf("%s: page %#x has %d entries", path, p, pt.Counts[i])
+			}
+			// Each sub-page's count is the number of entries below it.
+			es := pt.Entries[pt.Starts[i] : pt.Starts[i]+pt.Counts[i]]
+			for k, n := range pt.Subs[i] {
+				below := 0
+				for _, e := range es {
+					if e>>16 < uint32(k)<<bpf.DeltaSubBits {
+						below++
+					}
+				}
+				if int(n) != below {
+					t.Fatalf("%s: page %#x sub-page %d counts %d entries below it, want %d", path, p, k, n, below)
+				}
 			}
 		}
 	}

@@ -185,6 +185,16 @@ func TestPageTable(t *testing.T) {
 	if e := entries(3); len(e) != 3 || e[0] != i16 || e[1] != 0x10<<16|i8 || e[2] != 0x20<<16 {
 		t.Errorf("page 3: %x", e)
 	}
+	// Page 0 has its two deltas in sub-page 1 (0x1000-0x1fff); page 3
+	// all three in sub-page 0; page 9 both in sub-page 0.
+	want0 := [subPages]uint16{0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}
+	if pt.Subs[0] != want0 {
+		t.Errorf("page 0 sub-pages %v, want %v", pt.Subs[0], want0)
+	}
+	want3 := [subPages]uint16{0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3}
+	if pt.Subs[3] != want3 {
+		t.Errorf("page 3 sub-pages %v, want %v", pt.Subs[3], want3)
+	}
 }
 
 // fakeMaps records what the manager publishes.
