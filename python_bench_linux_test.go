@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,14 +15,17 @@ import (
 )
 
 // benchPython measures the BPF time of a sample of a 30-frame Python stack
-// (testdata/targets/python/deep.py) beside a native sample, alternating
-// the recordings in one run and keeping each one's best of three: the
-// box's other load only ever adds time. Each figure is taken between 4 s
-// and 11 s into its recording, once the per-CPU caches have filled, as
-// in a profiler that keeps running. The same Python process unwound with
-// --no-interpreters gives the share of its cost that is the
-// interpreter's own C frames. Rows are {figure, value, workload}.
+// (testdata/targets/python/deep.py) beside a native sample. Recordings
+// alternate, round after round, and each Python figure is divided by the
+// native one of its own round: the box's load swings both alike within a
+// round but 2-3 times between rounds, so the ratios are steadier than
+// the times, and the median of the rounds is reported. Each figure is
+// taken between 4 s and 9 s into its recording, once the per-CPU caches
+// have filled, as in a profiler that keeps running. The same Python
+// process unwound with --no-interpreters gives the part of its cost that
+// is the interpreter's own C frames. Rows are {figure, value, workload}.
 func benchPython(t *testing.T, pftop string) [][3]string {
+	const rounds = 5
 	bin := testutil.BuildTargets(t)
 	deep := filepath.Join(testutil.RepoRoot(t), "testdata", "targets", "python", "deep.py")
 	start := func(path string, args ...string) int {
@@ -36,7 +40,8 @@ func benchPython(t *testing.T, pftop string) [][3]string {
 		name, workload string
 		pids           []int
 		extra          []string
-		best           runFigures
+		us, frames     []float64 // per round
+		traces         int64
 	}
 	var configs []*config
 	var native []int
@@ -56,50 +61,60 @@ func benchPython(t *testing.T, pftop string) [][3]string {
 		}
 	}
 	time.Sleep(time.Second)
-	for round := 0; round < 3; round++ {
+	for round := 0; round < rounds; round++ {
 		for _, c := range configs {
-			args := append([]string{"record", "-d", "12s", "--format", "folded", "-o", filepath.Join(t.TempDir(), "out.folded"), "--stats"}, c.extra...)
+			args := append([]string{"record", "-d", "10s", "--format", "folded", "-o", filepath.Join(t.TempDir(), "out.folded"), "--stats"}, c.extra...)
 			for _, pid := range c.pids {
 				args = append(args, "-p", strconv.Itoa(pid))
 			}
-			f := measureRun(t, pftop, args, 4*time.Second, 11*time.Second)
-			if perTrace(f) > 0 && (perTrace(c.best) == 0 || perTrace(f) < perTrace(c.best)) {
-				c.best = f
-			}
+			f := measureRun(t, pftop, args, 4*time.Second, 9*time.Second)
+			// On the programs' own clock, which leaves out the samples
+			// of other processes the PID filter dropped.
+			frames, us := windowPerTrace(f)
+			c.us = append(c.us, us)
+			c.frames = append(c.frames, frames)
+			c.traces += f.window["traces_sent"]
 		}
 	}
+	base := configs[0]
 	var rows [][3]string
-	var base float64
 	for _, c := range configs {
-		f := c.best
-		if perTrace(f) == 0 {
-			t.Logf("%s: no trace between the probes", c.name)
+		wl := fmt.Sprintf("%s, 99 Hz, -p, 4-9 s into each recording, median of %d alternating rounds (%d traces, %.1f frames per trace); the programs' own clock", c.workload, rounds, c.traces, median(c.frames))
+		rows = append(rows, [3]string{"BPF time per trace", fmt.Sprintf("%.2f µs", median(c.us)), wl})
+		if c == base {
 			continue
 		}
-		// Per trace, on the programs' own clock, which leaves out the
-		// samples of other processes the PID filter dropped (under
-		// load, most runs).
-		frames, own := windowPerTrace(f)
-		if c.name == "native" {
-			base = own
+		var ratios []float64
+		for i := range c.us {
+			if base.us[i] > 0 && c.us[i] > 0 {
+				ratios = append(ratios, c.us[i]/base.us[i])
+			}
 		}
-		wl := fmt.Sprintf("%s, 99 Hz, -p, 4-11 s into each recording, best of 3 alternating (%d traces, %.1f frames per trace)", c.workload, f.window["traces_sent"], frames)
-		rows = append(rows, [3]string{"BPF time per trace", fmt.Sprintf("%.2f µs", own), wl + "; the programs' own clock, filtered samples left out"})
-		switch {
-		case base == 0 || c.name == "native":
-		case strings.HasPrefix(c.name, "interpreter"):
-			rows = append(rows, [3]string{"Interpreter C / native", fmt.Sprintf("%.2f×", own/base), c.workload + " against the native targets, same run: the floor under the Python figure"})
-		default:
-			rows = append(rows, [3]string{"Python / native BPF", fmt.Sprintf("%.2f×", own/base), c.workload + " against the native targets, programs' own clock, same run (goal: at most 1.5×)"})
+		if len(ratios) == 0 {
+			t.Logf("%s: no round with traces of both", c.name)
+			continue
+		}
+		span := fmt.Sprintf("rounds %.2f-%.2f×", slices.Min(ratios), slices.Max(ratios))
+		if strings.HasPrefix(c.name, "interpreter") {
+			rows = append(rows, [3]string{"Interpreter C / native", fmt.Sprintf("%.2f×", median(ratios)), c.workload + " against the native targets of the same round, median (" + span + "): the floor under the Python figure"})
+		} else {
+			rows = append(rows, [3]string{"Python / native BPF", fmt.Sprintf("%.2f×", median(ratios)), c.workload + " against the native targets of the same round, median (" + span + "; goal: at most 1.5×)"})
 		}
 	}
 	return rows
 }
 
-// perTrace is the programs' own time per trace sent, between the probes.
-func perTrace(f runFigures) float64 {
-	_, us := windowPerTrace(f)
-	return us
+// median of xs, 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // windowPerTrace gives the user frames and the programs' own time in µs

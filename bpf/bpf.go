@@ -37,7 +37,7 @@ const (
 	MaxKernelFrames = len(pftopTrace{}.Kstack)
 	DeltaPageBits   = 16
 	DeltaSubBits    = 12 // as DELTA_SUB_BITS: page_val.sub indexes 4 KiB sub-pages
-	DeltaChunkSize  = 2 // deltas per element, as DELTA_CHUNK in types.h
+	DeltaChunkSize  = 2  // deltas per element, as DELTA_CHUNK in types.h
 )
 
 // Event kinds.
