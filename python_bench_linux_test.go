@@ -77,28 +77,39 @@ func benchPython(t *testing.T, pftop string) [][3]string {
 		}
 	}
 	base := configs[0]
+	// ratios divides a's figure by b's, round by round.
+	ratios := func(a, b *config) (r []float64) {
+		for i := range a.us {
+			if b.us[i] > 0 && a.us[i] > 0 {
+				r = append(r, a.us[i]/b.us[i])
+			}
+		}
+		return r
+	}
 	var rows [][3]string
-	for _, c := range configs {
+	for i, c := range configs {
 		wl := fmt.Sprintf("%s, 99 Hz, -p, 4-9 s into each recording, median of %d alternating rounds (%d traces, %.1f frames per trace); the programs' own clock", c.workload, rounds, c.traces, median(c.frames))
 		rows = append(rows, [3]string{"BPF time per trace", fmt.Sprintf("%.2f µs", median(c.us)), wl})
 		if c == base {
 			continue
 		}
-		var ratios []float64
-		for i := range c.us {
-			if base.us[i] > 0 && c.us[i] > 0 {
-				ratios = append(ratios, c.us[i]/base.us[i])
-			}
-		}
-		if len(ratios) == 0 {
+		r := ratios(c, base)
+		if len(r) == 0 {
 			t.Logf("%s: no round with traces of both", c.name)
 			continue
 		}
-		span := fmt.Sprintf("rounds %.2f-%.2f×", slices.Min(ratios), slices.Max(ratios))
-		if strings.HasPrefix(c.name, "interpreter") {
-			rows = append(rows, [3]string{"Interpreter C / native", fmt.Sprintf("%.2f×", median(ratios)), c.workload + " against the native targets of the same round, median (" + span + "): the floor under the Python figure"})
-		} else {
-			rows = append(rows, [3]string{"Python / native BPF", fmt.Sprintf("%.2f×", median(ratios)), c.workload + " against the native targets of the same round, median (" + span + "; goal: at most 1.5×)"})
+		span := fmt.Sprintf("rounds %.2f-%.2f×", slices.Min(r), slices.Max(r))
+		if !strings.HasPrefix(c.name, "interpreter") {
+			rows = append(rows, [3]string{"Python / native BPF", fmt.Sprintf("%.2f×", median(r)), c.workload + " against the native targets of the same round, median (" + span + "; goal: at most 1.5×)"})
+			continue
+		}
+		rows = append(rows, [3]string{"Interpreter C / native", fmt.Sprintf("%.2f×", median(r)), c.workload + " against the native targets of the same round, median (" + span + "): the floor under the Python figure"})
+		// The Python walker's own share: the same process with and
+		// without it (the configuration just before this one).
+		if py := configs[i-1]; strings.HasPrefix(py.name, "python") {
+			if r := ratios(py, c); len(r) > 0 {
+				rows = append(rows, [3]string{"Python / its C frames", fmt.Sprintf("%.2f×", median(r)), py.workload + " against the same process with --no-interpreters, same round, median (" + fmt.Sprintf("rounds %.2f-%.2f×", slices.Min(r), slices.Max(r)) + ")"})
+			}
 		}
 	}
 	return rows
