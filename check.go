@@ -114,6 +114,13 @@ func (CheckCmd) Run() error {
 		line(true, "kallsyms", "/proc/kallsyms (kernel frames are named)")
 	}
 
+	if good, detail := pythonCheck(); good {
+		line(true, "python", detail)
+	} else {
+		// A warning: pftop runs, those processes just show less.
+		fmt.Printf("%s %-22s %s\n", "warn", "python", detail)
+	}
+
 	objs, err := bpf.Load(bpf.Options{})
 	switch {
 	case err == nil:

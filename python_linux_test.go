@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -292,17 +293,24 @@ func pyConform(t *testing.T, pftop, py, dir string) {
 	}
 }
 
-// TestPythonNoInterpreters checks --no-interpreters: a Python process is
-// still unwound, through its interpreter's C functions, with no Python
-// frame and without being detected (so its memory is never read).
-func TestPythonNoInterpreters(t *testing.T) {
+// startChainPy builds pftop and starts chain.py on CPython 3.12, skipping
+// the test where that is not installed.
+func startChainPy(t *testing.T) (pftop string, p *confProc) {
+	t.Helper()
 	testutil.RequirePrivileges(t)
 	py, ok := pyInterpreter("3.12")
 	if !ok {
 		t.Skip("CPython 3.12 is not installed (looked in /root/.pyenv/versions and /usr/bin)")
 	}
-	pftop := testutil.BuildPftop(t)
-	p := confStart(t, py, filepath.Join(testutil.RepoRoot(t), "testdata", "targets", "python", "chain.py"))
+	pftop = testutil.BuildPftop(t)
+	return pftop, confStart(t, py, filepath.Join(testutil.RepoRoot(t), "testdata", "targets", "python", "chain.py"))
+}
+
+// TestPythonNoInterpreters checks --no-interpreters: a Python process is
+// still unwound, through its interpreter's C functions, with no Python
+// frame and without being detected (so its memory is never read).
+func TestPythonNoInterpreters(t *testing.T) {
+	pftop, p := startChainPy(t)
 	time.Sleep(time.Second)
 	out, stderr := confRecord(t, pftop, "-d", "3s", "--no-kernel", "--no-interpreters", "--format", "folded", "-o", "-", "--stats", "-p", strconv.Itoa(p.pid))
 	var total, eval, python int
@@ -332,5 +340,26 @@ func TestPythonNoInterpreters(t *testing.T) {
 	t.Logf("%d samples, %d in the eval loop, %d with Python frames", total, eval, python)
 	if total < confMinSamples || eval*10 < total*9 || python != 0 {
 		t.Errorf("want at least %d samples, 90%% of them through _PyEval_EvalFrameDefault and none with Python frames:\n%s", confMinSamples, out)
+	}
+}
+
+// TestCheckPython checks that `pftop check` names the CPython processes
+// it would unwind, by version.
+func TestCheckPython(t *testing.T) {
+	pftop, _ := startChainPy(t)
+	time.Sleep(500 * time.Millisecond)
+	out, err := exec.Command(pftop, "check").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pftop check: %v\n%s", err, out)
+	}
+	var line string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, " python ") {
+			line = l
+		}
+	}
+	t.Logf("%s", line)
+	if !strings.HasPrefix(line, "ok") || !regexp.MustCompile(`\b3\.12\.\d+ ×\d`).MatchString(line) {
+		t.Errorf("want an ok python line naming 3.12, got:\n%s", out)
 	}
 }
