@@ -36,6 +36,8 @@ type Common struct {
 	Stats          bool          `help:"Print the BPF and unwinder counters to stderr at exit."`
 	DebugDir       []string      `name:"debug-dir" help:"Also look for separate debug files here (repeatable; /usr/lib/debug always)."`
 	StartWait      time.Duration `hidden:"" default:"0s" help:"Wait this long after attaching before counting samples."`
+	// BPFTiming is for measuring pftop itself (make bench).
+	BPFTiming bool `hidden:"" name:"bpf-timing" help:"Diagnostics: time the BPF programs' phases into the t_* counters --stats prints (each timer adds a clock read)."`
 	// StallReader lets the tests fill the trace ring on purpose, to check
 	// that drops are counted and shown.
 	StallReader time.Duration `hidden:"" name:"test-stall-reader" help:"Test only: read no traces for this long after starting."`

@@ -124,7 +124,7 @@ func startProfiler(ctx context.Context, cfg Common, history time.Duration, opts 
 	if err := kernelBTF(); err != nil {
 		return nil, &exitError{code: exitNoPriv, err: fmt.Errorf("%w\npftop's BPF programs adapt to this kernel with its BTF (CO-RE) and cannot load without it: use a kernel built with CONFIG_DEBUG_INFO_BTF=y (the default of every major distribution since 2020); `pftop check` says more", err)}
 	}
-	if p.objs, err = bpf.Load(bpf.Options{PIDs: filter}); err != nil {
+	if p.objs, err = bpf.Load(bpf.Options{PIDs: filter, TimePhases: p.cfg.BPFTiming}); err != nil {
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EPERM) {
 			return nil, errNoPrivilege(err)
 		}
@@ -330,6 +330,9 @@ func (p *profiler) printStats() {
 	}
 	fmt.Fprintln(os.Stderr, "bpf counters:")
 	for i := 0; i < bpf.NumCounters; i++ {
+		if i >= int(bpf.CounterTPrologue) && !p.cfg.BPFTiming {
+			continue // the phase timers run only with --bpf-timing
+		}
 		fmt.Fprintf(os.Stderr, "  %-16s %d\n", bpf.Counter(i), c[i])
 	}
 	ms := p.mgr.Stats()

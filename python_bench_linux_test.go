@@ -76,6 +76,19 @@ func benchPython(t *testing.T, pftop string) [][3]string {
 			c.traces += f.window["traces_sent"]
 		}
 	}
+	// One more recording of each, timing the programs' phases: where a
+	// sample's time goes (the timers' own clock reads included).
+	phases := map[*config]map[string]int64{}
+	for _, c := range configs {
+		if strings.HasSuffix(c.name, "3.10") {
+			continue
+		}
+		args := append([]string{"record", "-d", "10s", "--bpf-timing", "--format", "folded", "-o", filepath.Join(t.TempDir(), "out.folded"), "--stats"}, c.extra...)
+		for _, pid := range c.pids {
+			args = append(args, "-p", strconv.Itoa(pid))
+		}
+		phases[c] = measureRun(t, pftop, args, 4*time.Second, 9*time.Second).window
+	}
 	base := configs[0]
 	// ratios divides a's figure by b's, round by round.
 	ratios := func(a, b *config) (r []float64) {
@@ -90,6 +103,9 @@ func benchPython(t *testing.T, pftop string) [][3]string {
 	for i, c := range configs {
 		wl := fmt.Sprintf("%s, 99 Hz, -p, 4-9 s into each recording, median of %d alternating rounds (%d traces, %.1f frames per trace); the programs' own clock", c.workload, rounds, c.traces, median(c.frames))
 		rows = append(rows, [3]string{"BPF time per trace", fmt.Sprintf("%.2f µs", median(c.us)), wl})
+		if w := phases[c]; w["traces_sent"] > 0 {
+			rows = append(rows, [3]string{"  timed phases", fmt.Sprintf("%.2f µs", float64(w["unwind_ns"])/float64(w["traces_sent"])/1e3), "µs per trace: " + phaseText(w) + "; one more recording with --bpf-timing (each timer adds a clock read)"})
+		}
 		if c == base {
 			continue
 		}
@@ -113,6 +129,25 @@ func benchPython(t *testing.T, pftop string) [][3]string {
 		}
 	}
 	return rows
+}
+
+// phaseText spells out where a trace's BPF time went, from the window's
+// counters of a --bpf-timing recording.
+func phaseText(w map[string]int64) string {
+	n := float64(w["traces_sent"])
+	us := func(k string) float64 { return float64(w[k]) / n / 1e3 }
+	total := us("unwind_ns")
+	parts := []string{
+		fmt.Sprintf("start %.2f", us("t_prologue_ns")),
+		fmt.Sprintf("rule searches %.2f (%.2f per trace)", us("t_rule_search_ns"), float64(w["rule_searches"])/n),
+		fmt.Sprintf("stack reads %.2f (%.1f per trace)", us("t_stack_read_ns"), float64(w["stack_reads"])/n),
+	}
+	if w["t_py_walk_ns"] > 0 {
+		parts = append(parts, fmt.Sprintf("Python %.2f (thread state %.2f)", us("t_py_walk_ns"), us("t_py_thread_ns")))
+	}
+	rest := total - us("t_prologue_ns") - us("t_rule_search_ns") - us("t_stack_read_ns") - us("t_py_walk_ns") - us("t_send_ns")
+	parts = append(parts, fmt.Sprintf("send %.2f", us("t_send_ns")), fmt.Sprintf("the rest of the walk %.2f", rest))
+	return strings.Join(parts, ", ")
 }
 
 // median of xs, 0 for none.

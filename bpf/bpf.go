@@ -104,6 +104,9 @@ type Options struct {
 	// PIDs, when not empty, restricts sampling to these processes in the
 	// kernel, so other processes cost no unwinding at all.
 	PIDs []uint32
+	// TimePhases makes the programs time their phases into the
+	// CounterT* counters, at the cost of a clock read per timer.
+	TimePhases bool
 }
 
 // Objects are the loaded programs and maps. Close releases them.
@@ -145,6 +148,9 @@ func Load(opts Options) (_ *Objects, err error) {
 	}
 	if err := spec.Variables["filter_pids"].Set(len(opts.PIDs) > 0); err != nil {
 		return nil, fmt.Errorf("set filter_pids: %w", err)
+	}
+	if err := spec.Variables["time_phases"].Set(opts.TimePhases); err != nil {
+		return nil, fmt.Errorf("set time_phases: %w", err)
 	}
 
 	if err := spec.LoadAndAssign(&o.pftopObjects, nil); err != nil {
@@ -206,6 +212,14 @@ const (
 	CounterPyNoThread   = Counter(pftopCounterC_PY_NO_THREAD)
 	CounterPyRead       = Counter(pftopCounterC_PY_READ)
 	CounterUnwindNS     = Counter(pftopCounterC_UNWIND_NS)
+	CounterRuleSearches = Counter(pftopCounterC_RULE_SEARCHES)
+	CounterStackReads   = Counter(pftopCounterC_STACK_READS)
+	CounterTPrologue    = Counter(pftopCounterC_T_PROLOGUE)
+	CounterTRuleSearch  = Counter(pftopCounterC_T_RULE_SEARCH)
+	CounterTStackRead   = Counter(pftopCounterC_T_STACK_READ)
+	CounterTPyThread    = Counter(pftopCounterC_T_PY_THREAD)
+	CounterTPyWalk      = Counter(pftopCounterC_T_PY_WALK)
+	CounterTSend        = Counter(pftopCounterC_T_SEND)
 	NumCounters         = int(pftopCounterC_COUNTERS)
 )
 
@@ -215,7 +229,9 @@ var counterNames = [NumCounters]string{
 	"err_bad_regs", "err_bad_rule", "err_tail_call", "fp_frames",
 	"delta_frames", "signal_frames", "sync_sent", "sync_limited",
 	"events_full", "exits", "filtered", "py_frames", "py_no_thread",
-	"py_read", "unwind_ns",
+	"py_read", "unwind_ns", "rule_searches", "stack_reads",
+	"t_prologue_ns", "t_rule_search_ns", "t_stack_read_ns", "t_py_thread_ns",
+	"t_py_walk_ns", "t_send_ns",
 }
 
 // String gives the counter's name as `--stats` prints it.

@@ -39,6 +39,7 @@ volatile const __u32 thread_size = 16384;  /* THREAD_SIZE of this kernel */
 volatile const __u8 have_task_pt_regs = 0; /* bpf_task_pt_regs and bpf_get_current_task_btf */
 volatile const __u64 sync_interval_ns = 500000000ULL;
 volatile const __u8 filter_pids = 0;       /* sample only the PIDs in pid_filter */
+volatile const __u8 time_phases = 0;       /* fill the C_T_* counters (diagnostics) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -153,6 +154,13 @@ struct unwind_state {
 	__u32 n_fp;
 	__u32 n_signal;
 	__u32 n_py;
+	__u32 n_rule_searches;
+	__u32 n_stack_reads;
+	/* With time_phases: ns per phase, added once per trace. */
+	__u64 t_rule_search;
+	__u64 t_stack_read;
+	__u64 t_py_thread;
+	__u64 t_py_walk;
 	/* CPython: the process's layout, and the next Python frame to
 	 * record once the thread's frame chain has been found. */
 	__u32 py_on;     /* the process runs CPython */
@@ -260,6 +268,13 @@ static __always_inline void count(__u32 c)
 	count_n(c, 1);
 }
 
+/* The clock for phase timing: 0 unless time_phases is set, in which case
+ * the verifier drops nothing and every timer costs a clock read. */
+static __always_inline __u64 phase_clock(void)
+{
+	return time_phases ? bpf_ktime_get_ns() : 0;
+}
+
 /* Ask user space to (re)read a process's mappings, at most once per
  * sync_interval_ns per process. */
 static __always_inline void request_sync(__u32 pid, __u64 addr)
@@ -296,6 +311,7 @@ static __always_inline int send_trace(struct unwind_state *st)
 		size = sizeof(*t);
 	/* No wakeup per record: user space drains on its own schedule, and is
 	 * woken only when the ring starts to fill. */
+	__u64 t0 = phase_clock();
 	__u64 flags = BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_query(&traces, BPF_RB_AVAIL_DATA) > (256 << 10))
 		flags = BPF_RB_FORCE_WAKEUP;
@@ -304,6 +320,8 @@ static __always_inline int send_trace(struct unwind_state *st)
 		return 0;
 	}
 	count(C_TRACES_SENT);
+	if (time_phases)
+		count_n(C_T_SEND, bpf_ktime_get_ns() - t0);
 	/* The programs' own clock: unlike bpf_stats it leaves out the
 	 * samples the PID filter dropped, and the entry overhead. */
 	count_n(C_UNWIND_NS, bpf_ktime_get_ns() - t->ktime);
@@ -321,6 +339,16 @@ static __always_inline int finish(struct unwind_state *st, __u32 status)
 		count_n(C_SIGNAL_FRAMES, st->n_signal);
 	if (st->n_py)
 		count_n(C_PY_FRAMES, st->n_py);
+	if (st->n_rule_searches)
+		count_n(C_RULE_SEARCHES, st->n_rule_searches);
+	if (st->n_stack_reads)
+		count_n(C_STACK_READS, st->n_stack_reads);
+	if (time_phases) {
+		count_n(C_T_RULE_SEARCH, st->t_rule_search);
+		count_n(C_T_STACK_READ, st->t_stack_read);
+		count_n(C_T_PY_THREAD, st->t_py_thread);
+		count_n(C_T_PY_WALK, st->t_py_walk);
+	}
 	switch (status) {
 	case STATUS_NO_MAPPING: count(C_ERR_NO_MAPPING); break;
 	case STATUS_NO_UNWIND: count(C_ERR_NO_UNWIND); break;
@@ -406,6 +434,17 @@ __noinline int find_rule(__u64 file_id, __u64 addr)
 	return 1;
 }
 
+/* find_rule, counted and timed. */
+static __always_inline int searched_rule(struct unwind_state *st, __u64 file_id, __u64 addr)
+{
+	__u64 t0 = phase_clock();
+	int found = find_rule(file_id, addr);
+	st->n_rule_searches++;
+	if (time_phases)
+		st->t_rule_search += bpf_ktime_get_ns() - t0;
+	return found;
+}
+
 /* Reads a word of the sampled thread's stack, through the window. The
  * window is an aligned block, so it never crosses a page, and so never
  * the end of the stack's mapping. */
@@ -413,7 +452,12 @@ static __always_inline int read_user_u64(struct unwind_state *st, __u64 addr, __
 {
 	if (addr < st->stack_lo || addr + 8 > st->stack_hi) {
 		__u64 lo = addr & ~(__u64)(STACK_WINDOW - 1);
-		if (addr + 8 > lo + STACK_WINDOW || bpf_probe_read_user(st->stack_buf, STACK_WINDOW, (void *)lo)) {
+		__u64 t0 = phase_clock();
+		st->n_stack_reads++;
+		long err = addr + 8 > lo + STACK_WINDOW || bpf_probe_read_user(st->stack_buf, STACK_WINDOW, (void *)lo);
+		if (time_phases)
+			st->t_stack_read += bpf_ktime_get_ns() - t0;
+		if (err) {
 			st->stack_lo = st->stack_hi = 0;
 			return bpf_probe_read_user(out, sizeof(*out), (void *)addr);
 		}
@@ -571,9 +615,12 @@ __noinline int py_visit(__u32 pid)
 	struct unwind_state *st = bpf_map_lookup_elem(&scratch, &zero);
 	if (!st)
 		return 0;
+	__u64 t0 = phase_clock();
 	if (!st->py_loaded) {
 		st->py_loaded = 1;
 		st->py_frame = py_thread_frame(st, pid);
+		if (time_phases)
+			st->t_py_thread += bpf_ktime_get_ns() - t0;
 	}
 	__u32 n = st->trace.ustack_len;
 	if (n == 0 || n > MAX_USTACK)
@@ -629,6 +676,8 @@ __noinline int py_visit(__u32 pid)
 		if (ver == 0x30b && py_u8(st, b, st->py.frame_owner))
 			break;
 	}
+	if (time_phases)
+		st->t_py_walk += bpf_ktime_get_ns() - t0;
 	if (emitted) {
 		st->trace.ustack_len = at;
 		st->n_py += emitted;
@@ -735,7 +784,7 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 				r = cs->e[1].r;
 				start = cs->e[1].addr;
 				len = cs->e[1].len;
-			} else if (find_rule(m->file_id, addr)) {
+			} else if (searched_rule(st, m->file_id, addr)) {
 				r = st->found_rule;
 				start = st->found_start;
 				len = st->found_len;
@@ -940,6 +989,8 @@ int sample(struct bpf_perf_event_data *ctx)
 	st->have_last_map = 0;
 	st->have_last_rule = 0;
 	st->n_delta = st->n_fp = st->n_signal = st->n_py = 0;
+	st->n_rule_searches = st->n_stack_reads = 0;
+	st->t_rule_search = st->t_stack_read = st->t_py_thread = st->t_py_walk = 0;
 	st->py_on = 0;
 	st->py_loaded = 0;
 	st->py_frame = 0;
@@ -994,6 +1045,8 @@ int sample(struct bpf_perf_event_data *ctx)
 	}
 	if (st->pc == 0)
 		return finish(st, STATUS_BAD_REGS);
+	if (time_phases)
+		count_n(C_T_PROLOGUE, bpf_ktime_get_ns() - t->ktime);
 	bpf_tail_call(ctx, &progs, PROG_UNWIND_NATIVE);
 	return finish(st, STATUS_TAIL_CALL);
 }

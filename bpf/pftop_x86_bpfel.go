@@ -52,7 +52,15 @@ const (
 	pftopCounterC_PY_NO_THREAD   pftopCounter = 21
 	pftopCounterC_PY_READ        pftopCounter = 22
 	pftopCounterC_UNWIND_NS      pftopCounter = 23
-	pftopCounterC_COUNTERS       pftopCounter = 24
+	pftopCounterC_RULE_SEARCHES  pftopCounter = 24
+	pftopCounterC_STACK_READS    pftopCounter = 25
+	pftopCounterC_T_PROLOGUE     pftopCounter = 26
+	pftopCounterC_T_RULE_SEARCH  pftopCounter = 27
+	pftopCounterC_T_STACK_READ   pftopCounter = 28
+	pftopCounterC_T_PY_THREAD    pftopCounter = 29
+	pftopCounterC_T_PY_WALK      pftopCounter = 30
+	pftopCounterC_T_SEND         pftopCounter = 31
+	pftopCounterC_COUNTERS       pftopCounter = 32
 )
 
 type pftopDeltaChunk struct {
@@ -220,42 +228,48 @@ type pftopTrace struct {
 }
 
 type pftopUnwindState struct {
-	_            structs.HostLayout
-	Pc           uint64
-	Sp           uint64
-	Bp           uint64
-	ReturnAddr   uint32
-	TailCalls    uint32
-	LastMap      pftopMapping
-	LastRuleFile uint64
-	LastRuleAddr uint64
-	LastRuleLen  uint32
-	LastRule     pftopRule
-	FoundRule    pftopRule
-	_            [4]byte
-	FoundStart   uint64
-	FoundLen     uint32
-	HaveLastMap  uint32
-	HaveLastRule uint32
-	_            [4]byte
-	Gen          uint64
-	Proc         uint64
-	N_delta      uint32
-	N_fp         uint32
-	N_signal     uint32
-	N_py         uint32
-	PyOn         uint32
-	PyLoaded     uint32
-	PyFrame      uint64
-	Py           pftopPyProc
-	PyLo         uint64
-	PyHi         uint64
-	StackLo      uint64
-	StackHi      uint64
-	StackBuf     [1032]uint8
-	PyBuf        [4232]uint8
-	TsBuf        [264]uint8
-	Trace        pftopTrace
+	_              structs.HostLayout
+	Pc             uint64
+	Sp             uint64
+	Bp             uint64
+	ReturnAddr     uint32
+	TailCalls      uint32
+	LastMap        pftopMapping
+	LastRuleFile   uint64
+	LastRuleAddr   uint64
+	LastRuleLen    uint32
+	LastRule       pftopRule
+	FoundRule      pftopRule
+	_              [4]byte
+	FoundStart     uint64
+	FoundLen       uint32
+	HaveLastMap    uint32
+	HaveLastRule   uint32
+	_              [4]byte
+	Gen            uint64
+	Proc           uint64
+	N_delta        uint32
+	N_fp           uint32
+	N_signal       uint32
+	N_py           uint32
+	N_ruleSearches uint32
+	N_stackReads   uint32
+	T_ruleSearch   uint64
+	T_stackRead    uint64
+	T_pyThread     uint64
+	T_pyWalk       uint64
+	PyOn           uint32
+	PyLoaded       uint32
+	PyFrame        uint64
+	Py             pftopPyProc
+	PyLo           uint64
+	PyHi           uint64
+	StackLo        uint64
+	StackHi        uint64
+	StackBuf       [1032]uint8
+	PyBuf          [4232]uint8
+	TsBuf          [264]uint8
+	Trace          pftopTrace
 }
 
 type pftopUnwindStatus uint32
@@ -301,6 +315,7 @@ const (
 	pftopVarHaveTaskPtRegs     = "have_task_pt_regs"
 	pftopVarSyncIntervalNs     = "sync_interval_ns"
 	pftopVarThreadSize         = "thread_size"
+	pftopVarTimePhases         = "time_phases"
 	pftopVarUnusedCfaKind      = "unused_cfa_kind"
 	pftopVarUnusedCounter      = "unused_counter"
 	pftopVarUnusedDeltaChunk   = "unused_delta_chunk"
@@ -397,6 +412,7 @@ type pftopVariableSpecs struct {
 	HaveTaskPtRegs     *ebpf.VariableSpec `ebpf:"have_task_pt_regs"`
 	SyncIntervalNs     *ebpf.VariableSpec `ebpf:"sync_interval_ns"`
 	ThreadSize         *ebpf.VariableSpec `ebpf:"thread_size"`
+	TimePhases         *ebpf.VariableSpec `ebpf:"time_phases"`
 	UnusedCfaKind      *ebpf.VariableSpec `ebpf:"unused_cfa_kind"`
 	UnusedCounter      *ebpf.VariableSpec `ebpf:"unused_counter"`
 	UnusedDeltaChunk   *ebpf.VariableSpec `ebpf:"unused_delta_chunk"`
@@ -485,6 +501,7 @@ type pftopVariables struct {
 	HaveTaskPtRegs     *ebpf.Variable `ebpf:"have_task_pt_regs"`
 	SyncIntervalNs     *ebpf.Variable `ebpf:"sync_interval_ns"`
 	ThreadSize         *ebpf.Variable `ebpf:"thread_size"`
+	TimePhases         *ebpf.Variable `ebpf:"time_phases"`
 	UnusedCfaKind      *ebpf.Variable `ebpf:"unused_cfa_kind"`
 	UnusedCounter      *ebpf.Variable `ebpf:"unused_counter"`
 	UnusedDeltaChunk   *ebpf.Variable `ebpf:"unused_delta_chunk"`

@@ -97,6 +97,16 @@ enum counter {
 	C_PY_NO_THREAD,     /* Python samples whose thread state was not found */
 	C_PY_READ,          /* Python walks ended: interpreter memory unreadable */
 	C_UNWIND_NS,        /* ns from a sample's start to its trace sent, summed */
+	C_RULE_SEARCHES,    /* rules searched for: misses of the rule caches */
+	C_STACK_READS,      /* stack windows read */
+	/* With time_phases set (pftop --bpf-timing): ns spent in each phase,
+	 * summed; each timer costs a clock read. */
+	C_T_PROLOGUE,       /* from the sample's start to the user walk */
+	C_T_RULE_SEARCH,    /* searching rules */
+	C_T_STACK_READ,     /* reading stack windows */
+	C_T_PY_THREAD,      /* finding a Python thread's state */
+	C_T_PY_WALK,        /* recording Python frames, thread state included */
+	C_T_SEND,           /* writing the trace to the ring */
 	C_COUNTERS,
 };
 
