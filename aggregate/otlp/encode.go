@@ -179,6 +179,7 @@ type dictionary struct {
 	attrs     map[attrKey]int32
 	funcs     map[funcKey]int32
 	mappings  map[uint64]int32 // by file ID (0: the kernel)
+	sources   map[string]int32 // mappings of interpreted frames, by source file
 	locations map[aggregate.Frame]int32
 	stacks    map[string]int32 // by location indices
 	exes      map[uint64]Executable
@@ -210,6 +211,7 @@ func newDictionary(r Resolver) *dictionary {
 		attrs:     map[attrKey]int32{},
 		funcs:     map[funcKey]int32{},
 		mappings:  map[uint64]int32{},
+		sources:   map[string]int32{},
 		locations: map[aggregate.Frame]int32{},
 		stacks:    map[string]int32{},
 		exes:      map[uint64]Executable{},
@@ -296,6 +298,18 @@ func (d *dictionary) mapping(fileID uint64, module string) int32 {
 	return i
 }
 
+// source returns the mapping of an interpreted frame: its source file,
+// as pprof output has it, since a Python frame belongs to no executable.
+func (d *dictionary) source(file string) int32 {
+	if i, ok := d.sources[file]; ok {
+		return i
+	}
+	i := int32(len(d.out.MappingTable))
+	d.out.MappingTable = append(d.out.MappingTable, &pb.Mapping{FilenameStrindex: d.str(file)})
+	d.sources[file] = i
+	return i
+}
+
 func (d *dictionary) location(f aggregate.Frame) int32 {
 	if i, ok := d.locations[f]; ok {
 		return i
@@ -316,6 +330,12 @@ func (d *dictionary) location(f aggregate.Frame) int32 {
 		l.MappingIndex = d.mapping(0, kernelMapping)
 	case f.Kind == aggregate.KindNative && f.FileID != 0:
 		l.MappingIndex = d.mapping(f.FileID, locs[len(locs)-1].Module)
+	case f.Kind == aggregate.KindPython:
+		file := locs[len(locs)-1].File
+		if file == "" {
+			file = locs[len(locs)-1].Module
+		}
+		l.MappingIndex = d.source(file)
 	}
 	if f.Kind == aggregate.KindError {
 		l.Address = 0 // Addr is a reason code, named by the function

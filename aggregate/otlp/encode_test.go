@@ -25,6 +25,8 @@ func (fakeResolver) Symbolize(f aggregate.Frame) []aggregate.Location {
 		return []aggregate.Location{{Function: fmt.Sprintf("k%x", f.Addr), Module: "[kernel]"}}
 	case aggregate.KindError:
 		return []aggregate.Location{{Function: "[unwind error]", Module: "[pftop]"}}
+	case aggregate.KindPython:
+		return []aggregate.Location{{Function: fmt.Sprintf("py%x", f.Addr), Module: "s.py", File: "/app/s.py", Line: int(f.Addr)}}
 	}
 	outer := aggregate.Location{Function: fmt.Sprintf("fn%x", f.Addr), Module: fmt.Sprintf("exe%d", f.FileID), File: fmt.Sprintf("f%d.c", f.FileID), Line: int(f.Addr)}
 	if f.Addr%2 == 1 {
@@ -58,6 +60,7 @@ func testWindow(t *testing.T) *Window {
 		{native(1, 0x10), native(1, 0x21), native(2, 0x30)},
 		{native(7, 0x40), native(7, 0x42)},
 		{native(1, 0x10), {Kind: aggregate.KindError, Addr: 3}},
+		{native(1, 0x10), {Kind: aggregate.KindPython, FileID: 9, Addr: 0x50}, {Kind: aggregate.KindPython, FileID: 9, Addr: 0x52}},
 	}
 	n := 0
 	for pid := uint32(100); pid < 103; pid++ {
@@ -188,6 +191,10 @@ func checkLocation(t *testing.T, d *pb.ProfilesDictionary, loc *pb.Location) {
 	case strings.HasPrefix(fn, "k"):
 		if typ != "kernel" || d.StringTable[m.FilenameStrindex] != kernelMapping {
 			t.Errorf("%s: type %q, mapping %q", fn, typ, d.StringTable[m.FilenameStrindex])
+		}
+	case strings.HasPrefix(fn, "py"):
+		if typ != "cpython" || loc.MappingIndex == 0 || d.StringTable[m.FilenameStrindex] != "/app/s.py" {
+			t.Errorf("%s: type %q, mapping %d (%q), want cpython in /app/s.py", fn, typ, loc.MappingIndex, d.StringTable[m.FilenameStrindex])
 		}
 	case strings.HasPrefix(fn, "[unwind"):
 		if typ != "abort-marker" || loc.MappingIndex != 0 {
