@@ -262,6 +262,27 @@ func TestOTLPCollector(t *testing.T) {
 	}
 }
 
+// TestOTLPCollectorPython sends a Python process's profile to a real
+// Collector: its Python functions with their source file, and the
+// interpreter's C functions below them, must arrive. (The debug exporter
+// prints attribute values only for the table's last entry, and strings
+// not by their use, so the cpython frame type and the source file as a
+// mapping are checked by the encoder's round trip.)
+func TestOTLPCollectorPython(t *testing.T) {
+	pftop, p := startChainPy(t)
+	col := startCollector(t, otelcolBinary(t), freePort(t))
+	time.Sleep(time.Second)
+	_, stderr := confRecord(t, pftop, "-d", "4s", "-p", strconv.Itoa(p.pid), "-o", os.DevNull, "--stats",
+		"--otlp-endpoint", col.addr, "--otlp-insecure", "--otlp-interval", "1s")
+	if exported, dropped := otlpCounts(t, stderr); exported == 0 || dropped != 0 {
+		t.Errorf("exported %d dropped %d samples, want some and none\n%s", exported, dropped, stderr)
+	}
+	script := filepath.Join(testutil.RepoRoot(t), "testdata", "targets", "python", "chain.py")
+	col.waitOutput(t, 30*time.Second,
+		"\n    py_chain_a\n", "\n    py_chain_b\n", "\n    py_chain_c\n", "\n    <module>\n",
+		"\n    "+script+"\n", "\n    Py_RunMain\n")
+}
+
 // otlpCounts reads the otlp line of --stats.
 func otlpCounts(t testing.TB, stderr string) (exported, dropped int64) {
 	t.Helper()
