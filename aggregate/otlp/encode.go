@@ -178,8 +178,7 @@ type dictionary struct {
 	strs      map[string]int32
 	attrs     map[attrKey]int32
 	funcs     map[funcKey]int32
-	mappings  map[uint64]int32 // by file ID (0: the kernel)
-	sources   map[string]int32 // mappings of interpreted frames, by source file
+	mappings  map[mappingKey]int32
 	locations map[aggregate.Frame]int32
 	stacks    map[string]int32 // by location indices
 	exes      map[uint64]Executable
@@ -210,8 +209,7 @@ func newDictionary(r Resolver) *dictionary {
 		strs:      map[string]int32{"": 0},
 		attrs:     map[attrKey]int32{},
 		funcs:     map[funcKey]int32{},
-		mappings:  map[uint64]int32{},
-		sources:   map[string]int32{},
+		mappings:  map[mappingKey]int32{},
 		locations: map[aggregate.Frame]int32{},
 		stacks:    map[string]int32{},
 		exes:      map[uint64]Executable{},
@@ -268,23 +266,31 @@ func (d *dictionary) executable(fileID uint64) Executable {
 	return e
 }
 
-// mapping returns the mapping of a native frame's file, or of the kernel
-// (fileID 0, named by module). Frames carry file-relative addresses, so
-// the mappings have no memory range.
-func (d *dictionary) mapping(fileID uint64, module string) int32 {
-	if i, ok := d.mappings[fileID]; ok {
+// mappingKey names a mapping: a native file by its ID, or (ID 0) the
+// kernel or an interpreted frame's source file by name.
+type mappingKey struct {
+	fileID uint64
+	name   string
+}
+
+// mapping returns the mapping of a native frame's file, or, for fileID 0,
+// the one named name: the kernel's, or an interpreted frame's source
+// file, as pprof output has them. Frames carry file-relative addresses,
+// so the mappings have no memory range.
+func (d *dictionary) mapping(fileID uint64, name string) int32 {
+	k := mappingKey{fileID: fileID}
+	if fileID == 0 {
+		k.name = name
+	}
+	if i, ok := d.mappings[k]; ok {
 		return i
 	}
 	m := &pb.Mapping{}
-	if fileID == 0 {
-		m.FilenameStrindex = d.str(module)
-	} else {
+	if fileID != 0 {
 		e := d.executable(fileID)
-		name := e.Path
-		if name == "" {
-			name = module
+		if e.Path != "" {
+			name = e.Path
 		}
-		m.FilenameStrindex = d.str(name)
 		if e.GNUBuildID != "" {
 			m.AttributeIndices = append(m.AttributeIndices, d.attr(attrBuildIDGNU, strValue(e.GNUBuildID)))
 		}
@@ -292,21 +298,10 @@ func (d *dictionary) mapping(fileID uint64, module string) int32 {
 			m.AttributeIndices = append(m.AttributeIndices, d.attr(attrBuildIDHTLHash, strValue(e.HTLHash)))
 		}
 	}
+	m.FilenameStrindex = d.str(name)
 	i := int32(len(d.out.MappingTable))
 	d.out.MappingTable = append(d.out.MappingTable, m)
-	d.mappings[fileID] = i
-	return i
-}
-
-// source returns the mapping of an interpreted frame: its source file,
-// as pprof output has it, since a Python frame belongs to no executable.
-func (d *dictionary) source(file string) int32 {
-	if i, ok := d.sources[file]; ok {
-		return i
-	}
-	i := int32(len(d.out.MappingTable))
-	d.out.MappingTable = append(d.out.MappingTable, &pb.Mapping{FilenameStrindex: d.str(file)})
-	d.sources[file] = i
+	d.mappings[k] = i
 	return i
 }
 
@@ -335,7 +330,7 @@ func (d *dictionary) location(f aggregate.Frame) int32 {
 		if file == "" {
 			file = locs[len(locs)-1].Module
 		}
-		l.MappingIndex = d.source(file)
+		l.MappingIndex = d.mapping(0, file)
 	}
 	if f.Kind == aggregate.KindError {
 		l.Address = 0 // Addr is a reason code, named by the function
