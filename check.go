@@ -66,6 +66,8 @@ func (CheckCmd) Run() error {
 		}
 		fmt.Printf("%s %-22s %s\n", mark, what, detail)
 	}
+	// A warning: pftop runs, it just sees less.
+	warn := func(what, detail string) { fmt.Printf("%s %-22s %s\n", "warn", what, detail) }
 	var uts unix.Utsname
 	unix.Uname(&uts)
 	rel := string(bytes.TrimRight(uts.Release[:], "\x00"))
@@ -90,7 +92,7 @@ func (CheckCmd) Run() error {
 	if readsOtherProcesses() {
 		line(true, "process access", "other users' processes are readable")
 	} else {
-		fmt.Printf("%s %-22s %s\n", "warn", "process access", noPtraceWarning)
+		warn("process access", noPtraceWarning)
 	}
 
 	if b, err := os.ReadFile("/proc/sys/kernel/perf_event_paranoid"); err == nil {
@@ -117,8 +119,7 @@ func (CheckCmd) Run() error {
 	if good, detail := pythonCheck(); good {
 		line(true, "python", detail)
 	} else {
-		// A warning: pftop runs, those processes just show less.
-		fmt.Printf("%s %-22s %s\n", "warn", "python", detail)
+		warn("python", detail)
 	}
 
 	objs, err := bpf.Load(bpf.Options{})
