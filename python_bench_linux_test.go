@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -28,14 +27,6 @@ func benchPython(t *testing.T, pftop string) [][3]string {
 	const rounds = 5
 	bin := testutil.BuildTargets(t)
 	deep := filepath.Join(testutil.RepoRoot(t), "testdata", "targets", "python", "deep.py")
-	start := func(path string, args ...string) int {
-		cmd := exec.Command(path, args...)
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start %s: %v", path, err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		return cmd.Process.Pid
-	}
 	type config struct {
 		name, workload string
 		pids           []int
@@ -46,12 +37,12 @@ func benchPython(t *testing.T, pftop string) [][3]string {
 	var configs []*config
 	var native []int
 	for _, n := range []string{"chain", "cpp", "rust"} {
-		native = append(native, start(filepath.Join(bin, n)))
+		native = append(native, startProcess(t, filepath.Join(bin, n)))
 	}
 	configs = append(configs, &config{name: "native", workload: "chain, cpp and rust targets (6 frames)", pids: native})
 	for _, v := range []string{"3.12", "3.10"} {
 		if py, ok := pyInterpreter(v); ok {
-			pid := start(py, deep)
+			pid := startProcess(t, py, deep)
 			configs = append(configs, &config{name: "python " + v, workload: "deep.py on CPython " + v + " (30 Python frames)", pids: []int{pid}})
 			if v == "3.12" {
 				configs = append(configs, &config{name: "interpreter " + v, workload: "the same deep.py on CPython " + v + " with --no-interpreters (its C frames only)", pids: []int{pid}, extra: []string{"--no-interpreters"}})
@@ -60,14 +51,19 @@ func benchPython(t *testing.T, pftop string) [][3]string {
 			t.Logf("CPython %s missing: no Python figure for it", v)
 		}
 	}
+	// record measures c between 4 s and 9 s into a 10 s recording.
+	record := func(c *config, extra ...string) runFigures {
+		args := append([]string{"record", "-d", "10s", "--format", "folded", "-o", filepath.Join(t.TempDir(), "out.folded"), "--stats"}, c.extra...)
+		args = append(args, extra...)
+		for _, pid := range c.pids {
+			args = append(args, "-p", strconv.Itoa(pid))
+		}
+		return measureRun(t, pftop, args, 4*time.Second, 9*time.Second)
+	}
 	time.Sleep(time.Second)
 	for round := 0; round < rounds; round++ {
 		for _, c := range configs {
-			args := append([]string{"record", "-d", "10s", "--format", "folded", "-o", filepath.Join(t.TempDir(), "out.folded"), "--stats"}, c.extra...)
-			for _, pid := range c.pids {
-				args = append(args, "-p", strconv.Itoa(pid))
-			}
-			f := measureRun(t, pftop, args, 4*time.Second, 9*time.Second)
+			f := record(c)
 			// On the programs' own clock, which leaves out the samples
 			// of other processes the PID filter dropped.
 			frames, us := windowPerTrace(f)
@@ -83,11 +79,7 @@ func benchPython(t *testing.T, pftop string) [][3]string {
 		if strings.HasSuffix(c.name, "3.10") {
 			continue
 		}
-		args := append([]string{"record", "-d", "10s", "--bpf-timing", "--format", "folded", "-o", filepath.Join(t.TempDir(), "out.folded"), "--stats"}, c.extra...)
-		for _, pid := range c.pids {
-			args = append(args, "-p", strconv.Itoa(pid))
-		}
-		phases[c] = measureRun(t, pftop, args, 4*time.Second, 9*time.Second).window
+		phases[c] = record(c, "--bpf-timing").window
 	}
 	base := configs[0]
 	// ratios divides a's figure by b's, round by round.

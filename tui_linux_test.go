@@ -79,9 +79,16 @@ func startSpinner(t *testing.T, name string) int {
 	if _, err := os.Stat(bin); err != nil {
 		t.Skipf("target %s was not built: %v", name, err)
 	}
-	cmd := exec.Command(bin)
+	return startProcess(t, bin)
+}
+
+// startProcess starts path with args, killed when the test ends (however
+// long it runs), and returns its PID.
+func startProcess(t *testing.T, path string, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(path, args...)
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
+		t.Fatalf("start %s: %v", path, err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return cmd.Process.Pid
