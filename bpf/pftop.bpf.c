@@ -268,11 +268,17 @@ static __always_inline void count(__u32 c)
 	count_n(c, 1);
 }
 
-/* The clock for phase timing: 0 unless time_phases is set, in which case
- * the verifier drops nothing and every timer costs a clock read. */
+/* The clock for phase timing: 0 unless time_phases is set. Without it
+ * the verifier drops the clock reads as dead code. */
 static __always_inline __u64 phase_clock(void)
 {
 	return time_phases ? bpf_ktime_get_ns() : 0;
+}
+
+/* The ns since t0, a phase_clock() reading; 0 without time_phases. */
+static __always_inline __u64 phase_since(__u64 t0)
+{
+	return time_phases ? bpf_ktime_get_ns() - t0 : 0;
 }
 
 /* Ask user space to (re)read a process's mappings, at most once per
@@ -440,8 +446,7 @@ static __always_inline int searched_rule(struct unwind_state *st, __u64 file_id,
 	__u64 t0 = phase_clock();
 	int found = find_rule(file_id, addr);
 	st->n_rule_searches++;
-	if (time_phases)
-		st->t_rule_search += bpf_ktime_get_ns() - t0;
+	st->t_rule_search += phase_since(t0);
 	return found;
 }
 
@@ -455,8 +460,7 @@ static __always_inline int read_user_u64(struct unwind_state *st, __u64 addr, __
 		__u64 t0 = phase_clock();
 		st->n_stack_reads++;
 		long err = addr + 8 > lo + STACK_WINDOW || bpf_probe_read_user(st->stack_buf, STACK_WINDOW, (void *)lo);
-		if (time_phases)
-			st->t_stack_read += bpf_ktime_get_ns() - t0;
+		st->t_stack_read += phase_since(t0);
 		if (err) {
 			st->stack_lo = st->stack_hi = 0;
 			return bpf_probe_read_user(out, sizeof(*out), (void *)addr);
@@ -619,8 +623,7 @@ __noinline int py_visit(__u32 pid)
 	if (!st->py_loaded) {
 		st->py_loaded = 1;
 		st->py_frame = py_thread_frame(st, pid);
-		if (time_phases)
-			st->t_py_thread += bpf_ktime_get_ns() - t0;
+		st->t_py_thread += phase_since(t0);
 	}
 	__u32 n = st->trace.ustack_len;
 	if (n == 0 || n > MAX_USTACK)
@@ -676,8 +679,7 @@ __noinline int py_visit(__u32 pid)
 		if (ver == 0x30b && py_u8(st, b, st->py.frame_owner))
 			break;
 	}
-	if (time_phases)
-		st->t_py_walk += bpf_ktime_get_ns() - t0;
+	st->t_py_walk += phase_since(t0);
 	if (emitted) {
 		st->trace.ustack_len = at;
 		st->n_py += emitted;
@@ -689,6 +691,12 @@ __noinline int py_visit(__u32 pid)
 static __always_inline int map_cached(struct unwind_state *st, struct map_cache_entry *e, __u32 pid, __u64 pc)
 {
 	return e->gen == st->gen && e->pid == pid && e->proc == st->proc && pc >= e->m.start && pc < e->m.end;
+}
+
+/* Whether the cached rule e covers addr of file_id. */
+static __always_inline int rule_cached(struct rule_cache_entry *e, __u64 file_id, __u64 addr)
+{
+	return e->file_id == file_id && addr - e->addr < e->len;
 }
 
 enum step_result {
@@ -776,14 +784,15 @@ static __always_inline int step(struct unwind_state *st, __u32 pid)
 			struct rule_cache_set *cs = bpf_map_lookup_elem(&rule_cache, &slot);
 			__u64 start;
 			__u32 len;
-			if (cs && cs->e[0].file_id == m->file_id && addr - cs->e[0].addr < cs->e[0].len) {
-				r = cs->e[0].r;
-				start = cs->e[0].addr;
-				len = cs->e[0].len;
-			} else if (cs && cs->e[1].file_id == m->file_id && addr - cs->e[1].addr < cs->e[1].len) {
-				r = cs->e[1].r;
-				start = cs->e[1].addr;
-				len = cs->e[1].len;
+			struct rule_cache_entry *hit = 0;
+			if (cs && rule_cached(&cs->e[0], m->file_id, addr))
+				hit = &cs->e[0];
+			else if (cs && rule_cached(&cs->e[1], m->file_id, addr))
+				hit = &cs->e[1];
+			if (hit) {
+				r = hit->r;
+				start = hit->addr;
+				len = hit->len;
 			} else if (searched_rule(st, m->file_id, addr)) {
 				r = st->found_rule;
 				start = st->found_start;
