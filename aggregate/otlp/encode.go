@@ -275,7 +275,8 @@ type mappingKey struct {
 
 // mapping returns the mapping of a native frame's file, or, for fileID 0,
 // the one named name: the kernel's, or an interpreted frame's source
-// file, as pprof output has them. Frames carry file-relative addresses,
+// file by its path (pprof output, too, has one mapping per source file,
+// named by its base name). Frames carry file-relative addresses,
 // so the mappings have no memory range.
 func (d *dictionary) mapping(fileID uint64, name string) int32 {
 	k := mappingKey{fileID: fileID}
