@@ -70,12 +70,19 @@ test: deps-test check-generated targets
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(CI_FUZZTIME) FUZZMINTIME=1s
 
 # Every Fuzz target, found by go test -list, so new ones need no edit here.
+# Go before 1.27 can fail a run with a bare "context deadline exceeded" as
+# -fuzztime ends (go.dev/issue/75804): such a run, which wrote no failing
+# input, is run once more; one that found a crasher fails at once.
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 		for fn in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg >/tmp/pftop-fuzz.log 2>&1 || \
-				{ cat /tmp/pftop-fuzz.log; echo "$$fn failed: the crasher is in $$pkg's testdata/fuzz/$$fn/"; exit 1; }; \
+			for try in 1 2; do \
+				if $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg >/tmp/pftop-fuzz.log 2>&1; then break; fi; \
+				if [ $$try = 1 ] && grep -q 'context deadline exceeded' /tmp/pftop-fuzz.log && ! grep -q 'Failing input written' /tmp/pftop-fuzz.log; then \
+					echo "  the fuzzer's deadline race (go.dev/issue/75804), no failing input: once more"; continue; fi; \
+				cat /tmp/pftop-fuzz.log; echo "$$fn failed (log above); a crasher it found is in $$pkg's testdata/fuzz/$$fn/"; exit 1; \
+			done; \
 		done; \
 	done
 
